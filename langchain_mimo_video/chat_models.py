@@ -1,0 +1,720 @@
+"""ChatMiMo: a LangChain chat model for Xiaomi MiMo, with video input, on the openai SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from operator import itemgetter
+from typing import Any, Literal
+
+import openai
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import (
+    BaseChatModel,
+    agenerate_from_stream,
+    generate_from_stream,
+)
+from langchain_core.language_models.model_profile import ModelProfile
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.base import OutputParserLike
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.tools import BaseTool
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+
+from langchain_mimo_video._messages import (
+    PROVIDER,
+    ai_chunk_from_mimo,
+    ai_message_from_mimo,
+    messages_to_mimo,
+    usage_from_mimo,
+)
+from langchain_mimo_video.data._profiles import get_profile
+from langchain_mimo_video.errors import MissingAPIKeyError, StreamInterruptedError
+from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
+from langchain_mimo_video.video import (
+    VideoDefaults,
+    validate_fps,
+    validate_media_resolution,
+)
+
+DEFAULT_BASE_URL = "https://api.xiaomimimo.com/v1"
+DEFAULT_MODEL = "mimo-v2.5"
+
+# Request fields that are ours to build; everything else a caller passes (tools,
+# response_format, frequency_penalty, MiMo-only fields...) goes into the body as given.
+_CORE_FIELDS = frozenset({"model", "messages", "stream"})
+
+
+class _ClientCache:
+    """Holds the lazily built SDK clients; copies and pickles start empty.
+
+    SDK clients own connection pools and locks, which cannot be pickled or deep-copied.
+    Keeping them here lets a ``ChatMiMo`` travel to worker processes and be copied; the
+    copy builds its own clients on first use.
+    """
+
+    def __init__(self) -> None:
+        self.sync: openai.OpenAI | None = None
+        self.async_: openai.AsyncOpenAI | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
+        return _ClientCache()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
+
+class ChatMiMo(BaseChatModel):
+    r"""Xiaomi MiMo chat model, with video, image and audio input and reasoning output.
+
+    Setup:
+        Install ``langchain-mimo-video`` and set ``MIMO_API_KEY``. Token Plan keys
+        (``tp-...``) also need their regional ``MIMO_BASE_URL``.
+
+        .. code-block:: bash
+
+            pip install -U langchain-mimo-video
+            export MIMO_API_KEY="sk-..."
+
+    Key init args — completion params:
+        model: str
+            ``"mimo-v2.5"`` (default) or ``"mimo-v2-omni"`` for video.
+        temperature, top_p: float | None
+            Sampling; while thinking is on MiMo forces 1.0 and 0.95.
+        max_tokens: int | None
+            Cap on reasoning *and* answer together, sent as ``max_completion_tokens``.
+        thinking: bool | None
+            ``True`` / ``False`` switch reasoning on or off; ``None`` keeps the model's
+            default (on for the video models).
+        video_fps, video_media_resolution:
+            Defaults for video parts that do not set their own (2 and ``"default"``).
+
+    Key init args — client params:
+        api_key: SecretStr | None
+            From ``MIMO_API_KEY`` when not given. Sent both as ``Authorization: Bearer``
+            and as ``api-key``.
+        base_url: str
+            From ``MIMO_BASE_URL``, else ``https://api.xiaomimimo.com/v1``.
+        timeout: float | None
+            Seconds per request.
+        max_retries: int
+            Retries for 429, 5xx and connection errors, with backoff (default 2).
+
+    Instantiate:
+        .. code-block:: python
+
+            from langchain_mimo_video import ChatMiMo
+
+            llm = ChatMiMo(model="mimo-v2.5", max_tokens=1024)
+
+    Invoke with a video:
+        .. code-block:: python
+
+            from langchain_core.messages import HumanMessage
+
+            message = HumanMessage(
+                content=[
+                    {
+                        "type": "video_url",
+                        "video_url": {"url": "https://example.com/kitten.mp4"},
+                        "fps": 2,
+                        "media_resolution": "default",
+                    },
+                    {"type": "text", "text": "Describe the video."},
+                ]
+            )
+            reply = llm.invoke([message])
+            reply.content  # the answer
+            reply.additional_kwargs["reasoning_content"]  # the model's reasoning
+            reply.usage_metadata["input_token_details"]["video"]
+
+    Stream:
+        .. code-block:: python
+
+            for chunk in llm.stream([message]):
+                print(chunk.content, end="")
+
+    Tool calling:
+        .. code-block:: python
+
+            llm_with_tools = llm.bind_tools([get_weather], tool_choice="auto")
+
+    Structured output:
+        .. code-block:: python
+
+            structured = llm.with_structured_output(Scene)  # function calling
+    """
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    model_name: str = Field(default=DEFAULT_MODEL, alias="model")
+    """Model name: ``mimo-v2.5`` or ``mimo-v2-omni`` for video."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("MIMO_API_KEY", default=None), alias="mimo_api_key"
+    )
+    """MiMo API key; read from ``MIMO_API_KEY`` when not given."""
+    base_url: str = Field(
+        default_factory=from_env("MIMO_BASE_URL", default=DEFAULT_BASE_URL), alias="api_base"
+    )
+    """API base URL; read from ``MIMO_BASE_URL`` when not given."""
+    timeout: float | None = Field(default=None, alias="request_timeout")
+    """Seconds to wait for a response (``None``: the SDK's default, 10 minutes)."""
+    max_retries: int = 2
+    """Retries of 429, 5xx and connection failures, with exponential backoff."""
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    """Cap on reasoning plus answer tokens, sent as ``max_completion_tokens``."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    streaming: bool = False
+    """Stream by default, also from ``invoke``."""
+    stream_usage: bool = True
+    """Ask for a final usage chunk when streaming."""
+    thinking: bool | None = None
+    """Reasoning on (``True``), off (``False``) or the model's default (``None``)."""
+    video_fps: float = DEFAULT_FPS
+    """fps given to video parts that do not set their own."""
+    video_media_resolution: Literal["default", "max"] = DEFAULT_MEDIA_RESOLUTION
+    """media_resolution given to video parts that do not set their own."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Other request fields, sent as given (e.g. ``frequency_penalty``)."""
+    extra_body: dict[str, Any] | None = None
+    """Fields merged into every request body last (overrides)."""
+    default_headers: Mapping[str, str] | None = None
+    http_client: Any | None = Field(default=None, exclude=True)
+    """An ``httpx2.Client`` for the sync SDK client (proxies, transports)."""
+    http_async_client: Any | None = Field(default=None, exclude=True)
+    """An ``httpx2.AsyncClient`` for the async SDK client."""
+
+    _clients: _ClientCache = PrivateAttr(default_factory=_ClientCache)
+
+    # -- validation ------------------------------------------------------------
+
+    @field_validator("video_fps")
+    @classmethod
+    def _check_video_fps(cls, value: float) -> float:
+        return validate_fps(value)
+
+    @field_validator("video_media_resolution")
+    @classmethod
+    def _check_video_media_resolution(cls, value: str) -> str:
+        return validate_media_resolution(value)
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _stop_as_list(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    # -- LangChain hooks ---------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "mimo-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        """Constructor arguments that are secrets, by their environment variable."""
+        return {"api_key": "MIMO_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """ChatMiMo can be dumped with ``dumpd`` (the key as a secret reference)."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        """Return the import path used in serialized dumps."""
+        return ["langchain_mimo_video", "chat_models"]
+
+    @property
+    def lc_attributes(self) -> dict[str, Any]:
+        """Non-default attributes kept in serialized dumps."""
+        return {"base_url": self.base_url} if self.base_url != DEFAULT_BASE_URL else {}
+
+    def _resolve_model_profile(self) -> ModelProfile | None:
+        profile = get_profile(self.model_name)
+        return ModelProfile(**profile) if profile is not None else None  # type: ignore[typeddict-item]
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "base_url": self.base_url, **self._default_params}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = self._default_params | kwargs
+        ls_params = LangSmithParams(
+            ls_provider=PROVIDER,
+            ls_model_name=str(params.get("model", self.model_name)),
+            ls_model_type="chat",
+        )
+        if params.get("temperature") is not None:
+            ls_params["ls_temperature"] = params["temperature"]
+        if params.get("max_completion_tokens") is not None:
+            ls_params["ls_max_tokens"] = params["max_completion_tokens"]
+        if stop or self.stop:
+            ls_params["ls_stop"] = stop or self.stop
+        return ls_params
+
+    # -- clients -----------------------------------------------------------------
+
+    def _key(self) -> str:
+        if self.api_key is None or not self.api_key.get_secret_value():
+            raise MissingAPIKeyError(
+                "No MiMo API key: set the MIMO_API_KEY environment variable or pass "
+                "api_key=... to ChatMiMo. Token Plan keys (tp-...) also need their regional "
+                "MIMO_BASE_URL, e.g. https://token-plan-cn.xiaomimimo.com/v1."
+            )
+        return self.api_key.get_secret_value()
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        key = self._key()
+        # MiMo documents both auth headers; the SDK sends Bearer, we add api-key.
+        headers = {"api-key": key, **(self.default_headers or {})}
+        kwargs: dict[str, Any] = {
+            "api_key": key,
+            "base_url": self.base_url,
+            "max_retries": self.max_retries,
+            "default_headers": headers,
+        }
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return kwargs
+
+    @property
+    def client(self) -> openai.OpenAI:
+        """The sync openai SDK client, built on first use."""
+        if self._clients.sync is None:
+            kwargs = self._client_kwargs()
+            if self.http_client is not None:
+                kwargs["http_client"] = self.http_client
+            self._clients.sync = openai.OpenAI(**kwargs)
+        return self._clients.sync
+
+    @property
+    def async_client(self) -> openai.AsyncOpenAI:
+        """The async openai SDK client, built on first use."""
+        if self._clients.async_ is None:
+            kwargs = self._client_kwargs()
+            if self.http_async_client is not None:
+                kwargs["http_client"] = self.http_async_client
+            self._clients.async_ = openai.AsyncOpenAI(**kwargs)
+        return self._clients.async_
+
+    # -- request -----------------------------------------------------------------
+
+    @property
+    def _default_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model_name}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.top_p is not None:
+            params["top_p"] = self.top_p
+        if self.max_tokens is not None:
+            params["max_completion_tokens"] = self.max_tokens
+        if self.stop:
+            params["stop"] = self.stop
+        return {**params, **self.model_kwargs}
+
+    @property
+    def video_defaults(self) -> VideoDefaults:
+        """The fps / media_resolution given to video parts that set neither."""
+        return VideoDefaults(fps=self.video_fps, media_resolution=self.video_media_resolution)
+
+    def _build_request(
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None = None,
+        *,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """Build the exact JSON body of a chat-completions request.
+
+        Everything is converted and validated here, before any client is touched, so a bad
+        video or option fails without a request being sent.
+        """
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": messages_to_mimo(messages, self.video_defaults),
+        }
+        params = {**self._default_params, **kwargs}
+        stream_usage = params.pop("stream_usage", self.stream_usage)
+        thinking = params.pop("thinking", self.thinking)
+        if "max_tokens" in params:  # the LangChain name, accepted per call too
+            params["max_completion_tokens"] = params.pop("max_tokens")
+        if stop is not None:
+            params["stop"] = stop
+        body.update(params)
+        if stream:
+            body["stream"] = True
+            if stream_usage:
+                body["stream_options"] = {"include_usage": True}
+        if thinking is not None:
+            body["thinking"] = {"type": "enabled" if thinking else "disabled"}
+        if self.extra_body:
+            body.update(self.extra_body)
+        return body
+
+    @staticmethod
+    def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
+        """Split a body into the SDK's ``create`` arguments.
+
+        MiMo takes fields the OpenAI SDK does not type (``thinking``, per-part ``fps``);
+        sending all but the core fields through ``extra_body`` puts the body on the wire
+        exactly as built.
+        """
+        arguments = {key: body[key] for key in _CORE_FIELDS if key in body}
+        extra = {key: value for key, value in body.items() if key not in _CORE_FIELDS}
+        if extra:
+            arguments["extra_body"] = extra
+        return arguments
+
+    # -- generation --------------------------------------------------------------
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return generate_from_stream(
+                self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+            )
+        body = self._build_request(messages, stop, **kwargs)
+        with _mimo_errors():
+            response = self.client.chat.completions.create(**self._sdk_arguments(body))
+        return _chat_result(response.model_dump(exclude_unset=True))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        if self.streaming:
+            return await agenerate_from_stream(
+                self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
+            )
+        body = self._build_request(messages, stop, **kwargs)
+        with _mimo_errors():
+            response = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
+        return _chat_result(response.model_dump(exclude_unset=True))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        body = self._build_request(messages, stop, stream=True, **kwargs)
+        assembler = _StreamAssembler()
+        with _mimo_errors():
+            stream = self.client.chat.completions.create(**self._sdk_arguments(body))
+            with stream:
+                for raw in stream:
+                    generation = assembler.feed(raw.model_dump(exclude_unset=True))
+                    if generation is None:
+                        continue
+                    if run_manager:
+                        run_manager.on_llm_new_token(
+                            generation.text, chunk=generation, logprobs=None
+                        )
+                    yield generation
+        assembler.check_complete()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        body = self._build_request(messages, stop, stream=True, **kwargs)
+        assembler = _StreamAssembler()
+        with _mimo_errors():
+            stream = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
+            async with stream:
+                async for raw in stream:
+                    generation = assembler.feed(raw.model_dump(exclude_unset=True))
+                    if generation is None:
+                        continue
+                    if run_manager:
+                        await run_manager.on_llm_new_token(
+                            generation.text, chunk=generation, logprobs=None
+                        )
+                    yield generation
+        assembler.check_complete()
+
+    def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
+        total: dict[str, Any] = {}
+        for output in llm_outputs:
+            if output and output.get("token_usage"):
+                total = _add_counts(total, output["token_usage"])
+        return {"model_name": self.model_name, "token_usage": total}
+
+    # -- tools and structured output ---------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools (functions, Pydantic models, ``BaseTool`` or OpenAI tool dicts).
+
+        Args:
+            tools: the tools the model may call.
+            tool_choice: ``"auto"``, ``"none"``, ``"required"`` / ``"any"`` (call some
+                tool), a tool's name (call that one), ``True`` (call the only tool) or an
+                OpenAI ``tool_choice`` dict.
+            strict: passed to each tool's schema (MiMo does not document strict mode).
+            kwargs: other request fields, e.g. ``parallel_tool_calls``.
+
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        names = [tool["function"]["name"] for tool in formatted if "function" in tool]
+        if tool_choice is not None and tool_choice is not False:
+            kwargs["tool_choice"] = _tool_choice(tool_choice, names)
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return a runnable whose output follows ``schema``.
+
+        Args:
+            schema: a Pydantic class, a TypedDict, or a JSON schema / OpenAI tool dict.
+            method: ``"function_calling"`` (default) forces a call of a tool made from the
+                schema. ``"json_schema"``: MiMo documents no strict JSON-schema mode, so
+                this also uses a forced function call, which carries the schema to the
+                model. ``"json_mode"`` sends ``response_format={"type": "json_object"}``;
+                the prompt must then describe the keys wanted.
+            include_raw: also return the raw message and any parsing error.
+            strict: passed to the tool schema.
+            **kwargs: not accepted; present for signature compatibility.
+        """
+        if kwargs:
+            raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser: OutputParserLike[Any]
+        if method in ("function_calling", "json_schema"):
+            if schema is None:
+                raise ValueError(f"method={method!r} needs a schema.")
+            tool = convert_to_openai_tool(schema, strict=strict)
+            name = tool["function"]["name"]
+            llm = self.bind_tools(
+                [tool],
+                tool_choice=name,
+                strict=strict,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict},
+                    "schema": tool,
+                },
+            )
+            if is_pydantic:
+                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+            else:
+                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
+        elif method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"},
+                ls_structured_output_format={
+                    "kwargs": {"method": method},
+                    "schema": schema,
+                },
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        else:
+            raise ValueError(
+                f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
+            )
+        if not include_raw:
+            return llm | parser
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
+        )
+        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
+        return RunnableMap(raw=llm) | parse.with_fallbacks(
+            [fallback], exception_key="parsing_error"
+        )
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[str, Any] | str:
+    if isinstance(choice, dict):
+        return choice
+    if choice is True:
+        if len(names) != 1:
+            raise ValueError(
+                f"tool_choice=True needs exactly one tool, got {len(names)}; name the tool."
+            )
+        choice = names[0]
+    if choice in ("auto", "none", "required"):
+        return choice
+    if choice == "any":
+        return "required"
+    if isinstance(choice, str):
+        if choice not in names:
+            raise ValueError(f"tool_choice={choice!r} is not one of the bound tools {names}.")
+        return {"type": "function", "function": {"name": choice}}
+    raise ValueError(f"Unsupported tool_choice {choice!r}.")
+
+
+def _add_counts(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
+    """Add two raw usage dicts key by key (nested detail dicts included)."""
+    total = dict(left)
+    for key, value in right.items():
+        if isinstance(value, Mapping):
+            total[key] = _add_counts(total.get(key) or {}, value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            total[key] = (total.get(key) or 0) + value
+        elif key not in total:
+            total[key] = value
+    return total
+
+
+def _response_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"model_provider": PROVIDER}
+    if response.get("model"):
+        metadata["model_name"] = response["model"]
+    if response.get("id"):
+        metadata["id"] = response["id"]
+    return metadata
+
+
+def _chat_result(response: Mapping[str, Any]) -> ChatResult:
+    usage = response.get("usage")
+    usage_metadata = usage_from_mimo(usage) if usage else None
+    generations = []
+    for choice in response.get("choices") or []:
+        message = ai_message_from_mimo(choice.get("message") or {})
+        message.id = response.get("id")
+        message.usage_metadata = usage_metadata
+        message.response_metadata = {
+            **_response_metadata(response),
+            "finish_reason": choice.get("finish_reason"),
+        }
+        info = {"finish_reason": choice.get("finish_reason")}
+        generations.append(ChatGeneration(message=message, generation_info=info))
+    # LangChain copies llm_output into response_metadata for a single generation.
+    llm_output = {"model_name": response.get("model"), "token_usage": dict(usage or {})}
+    return ChatResult(generations=generations, llm_output=llm_output)
+
+
+class _StreamAssembler:
+    """Turns raw stream chunks into generation chunks and notices a cut stream."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.finished = False
+        self.text: list[str] = []
+
+    def feed(self, raw: Mapping[str, Any]) -> ChatGenerationChunk | None:
+        chunk = ai_chunk_from_mimo(raw)
+        if chunk is None:
+            return None
+        chunk.id = raw.get("id")
+        if not self.started:
+            # Metadata that must not repeat (strings concatenate when chunks are added).
+            chunk.response_metadata = {**_response_metadata(raw), **chunk.response_metadata}
+            self.started = True
+        if raw.get("usage"):
+            chunk.response_metadata["token_usage"] = dict(raw["usage"])
+        finish_reason = chunk.response_metadata.get("finish_reason")
+        if finish_reason:
+            self.finished = True
+        if isinstance(chunk.content, str):
+            self.text.append(chunk.content)
+        info = {"finish_reason": finish_reason} if finish_reason else None
+        return ChatGenerationChunk(message=chunk, generation_info=info)
+
+    def check_complete(self) -> None:
+        if not self.finished:
+            partial = "".join(self.text)
+            raise StreamInterruptedError(
+                "MiMo's streamed answer ended before it was finished (no finish_reason was "
+                f"received, {len(partial)} characters arrived). The connection was probably "
+                "cut; retry the request.",
+                partial_content=partial,
+            )
+
+
+@contextmanager
+def _mimo_errors() -> Iterator[None]:
+    """Re-raise SDK status errors with MiMo's error detail and a hint in the message.
+
+    The exception keeps its SDK class (``openai.BadRequestError`` and so on), so callers'
+    ``except`` clauses keep working; only the message gains MiMo's ``message`` and
+    ``param`` fields, where MiMo puts the useful detail.
+    """
+    try:
+        yield
+    except openai.APIStatusError as error:
+        raise _with_mimo_detail(error) from error
+
+
+_STATUS_HINTS = {
+    400: "the request was rejected as invalid",
+    401: "check MIMO_API_KEY, and that Token Plan keys (tp-...) use their MIMO_BASE_URL",
+    402: "the account's balance is used up; top it up in the MiMo console",
+    403: "this key may not use this model or feature",
+    404: "the model or endpoint does not exist; check the model name and base URL",
+    421: "the content was filtered",
+    429: "rate limited; retried with backoff until max_retries ran out",
+}
+
+
+def _with_mimo_detail(error: openai.APIStatusError) -> openai.APIStatusError:
+    body = error.body if isinstance(error.body, Mapping) else {}
+    if isinstance(body.get("error"), Mapping):
+        body = body["error"]
+    detail = [str(body[key]) for key in ("message", "param") if body.get(key)]
+    status = error.status_code
+    hint = _STATUS_HINTS.get(status) or (
+        "the server failed; retried with backoff until max_retries ran out" if status >= 500 else ""
+    )
+    text = f"MiMo API error {status}"
+    if body.get("code") and str(body["code"]) != str(status):
+        text += f" (code {body['code']})"
+    if detail:
+        text += ": " + " - ".join(detail)
+    elif error.message:
+        text += f": {error.message}"
+    if hint:
+        text += f" [{hint}]"
+    return type(error)(text, response=error.response, body=error.body)

@@ -1,0 +1,1 @@
+"""Model data (profiles) for ChatMiMo."""

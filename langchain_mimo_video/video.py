@@ -1,0 +1,656 @@
+"""Video parts: sources (URLs, files, bytes, blocks) to validated MiMo ``video_url`` parts.
+
+MiMo takes a video as a message part with ``fps`` and ``media_resolution`` beside the
+``video_url`` object::
+
+    {"type": "video_url", "video_url": {"url": "..."}, "fps": 2, "media_resolution": "default"}
+
+Everything here checks the documented limits before a request is built, so a bad value
+fails in the caller's process with a message that names the rule and the fix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import mimetypes
+import os
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final, TypedDict
+
+from typing_extensions import NotRequired
+
+from langchain_mimo_video.errors import (
+    UnsupportedContentError,
+    VideoSourceError,
+    VideoTooLargeError,
+    VideoValidationError,
+)
+from langchain_mimo_video.limits import (
+    DEFAULT_FPS,
+    DEFAULT_MEDIA_RESOLUTION,
+    DOCUMENTED_VIDEO_TYPES,
+    MAX_BASE64_BYTES,
+    MAX_FPS,
+    MEDIA_RESOLUTIONS,
+    MIN_FPS,
+)
+
+VideoSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
+"""What :meth:`VideoLoader.load` accepts: an http(s) or ``data:`` URL, a path, bytes or a
+binary file object."""
+
+_MB: Final = 1_000_000
+# Read and encode local files this many bytes at a time (a multiple of 3, so the base64
+# of each piece joins without padding).
+_ENCODE_CHUNK: Final = 3 * 1024 * 1024
+# Base64 is checked in pieces of this many characters (a multiple of 4).
+_DECODE_CHUNK: Final = 4 * 1024 * 1024
+_DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*),", re.IGNORECASE)
+
+
+class VideoUrl(TypedDict):
+    """The ``video_url`` object of a MiMo video part."""
+
+    url: str
+
+
+class VideoPart(TypedDict):
+    """A MiMo video message part, as sent on the wire."""
+
+    type: str
+    video_url: VideoUrl
+    fps: NotRequired[float]
+    media_resolution: NotRequired[str]
+
+
+@dataclass(frozen=True)
+class VideoDefaults:
+    """Values given to video parts that do not set their own ``fps`` / ``media_resolution``."""
+
+    fps: float = DEFAULT_FPS
+    media_resolution: str = DEFAULT_MEDIA_RESOLUTION
+
+    def __post_init__(self) -> None:
+        validate_fps(self.fps)
+        validate_media_resolution(self.media_resolution)
+
+
+# ---------------------------------------------------------------------------
+# Validation of single values
+# ---------------------------------------------------------------------------
+
+
+def validate_fps(value: Any) -> float:
+    """Check an ``fps`` value against MiMo's documented range [0.1, 10].
+
+    Args:
+        value: the frames-per-second value to check.
+
+    Returns:
+        The value unchanged (an ``int`` stays an ``int``, so ``2`` is sent as ``2``).
+
+    Raises:
+        VideoValidationError: if it is not a finite number in range.
+
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise VideoValidationError(
+            f"fps must be a number between {MIN_FPS} and {MAX_FPS} (frames sampled per second), "
+            f"got {value!r} of type {type(value).__name__}."
+        )
+    if not MIN_FPS <= value <= MAX_FPS:  # also rejects NaN
+        raise VideoValidationError(
+            f"fps={value!r} is outside MiMo's range [{MIN_FPS}, {MAX_FPS}]. Use a lower fps "
+            "for long videos (fewer tokens) and a higher one for fast motion."
+        )
+    fps: float = value
+    return fps
+
+
+def validate_media_resolution(value: Any) -> str:
+    """Check a ``media_resolution`` value: ``"default"`` or ``"max"``.
+
+    Raises:
+        VideoValidationError: for any other value.
+
+    """
+    if value not in MEDIA_RESOLUTIONS:
+        raise VideoValidationError(
+            f"media_resolution={value!r} is not one of {list(MEDIA_RESOLUTIONS)}: use "
+            "'default' (balanced) or 'max' (small objects and fine text, more tokens)."
+        )
+    return str(value)
+
+
+def validate_video_url(url: Any, *, check_payload: bool = True) -> str:
+    """Check the ``url`` of a video part: an http(s) URL or a base64 video ``data:`` URL.
+
+    A ``data:`` URL must name a ``video/*`` MIME type, be base64, decode cleanly and stay
+    within the 50 MB base64 limit.
+
+    Args:
+        url: the URL to check.
+        check_payload: decode a data URL's base64 to prove it is clean (skipped only for
+            text this package has just encoded itself).
+
+    Raises:
+        VideoValidationError: for another scheme, a bad data URL or a non-video MIME type.
+        VideoTooLargeError: for a data URL over the base64 limit.
+
+    """
+    if not isinstance(url, str) or not url:
+        raise VideoValidationError(
+            f"A video URL must be a non-empty string, got {type(url).__name__}."
+        )
+    if url[:5].lower() == "data:":
+        _validate_data_url(url, check_payload)
+        return url
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme not in ("http", "https"):
+        raise VideoValidationError(
+            f"MiMo fetches videos only from http(s) URLs, got {_shorten(url)!r}. For a local "
+            "file pass its path to VideoLoader, which sends it as a base64 data URL."
+        )
+    return url
+
+
+def _validate_data_url(url: str, check_payload: bool) -> None:
+    match = _DATA_URL.match(url[:512])
+    if match is None:
+        raise VideoValidationError(
+            "A video data URL must look like 'data:video/mp4;base64,<base64>'; this one has "
+            "no ',' after its header."
+        )
+    mime = match["mime"].strip().lower()
+    params = [p.strip().lower() for p in match["params"].split(";") if p.strip()]
+    if not mime.startswith("video/"):
+        raise VideoValidationError(
+            f"A video data URL must have a video MIME type (e.g. video/mp4), got "
+            f"{mime or 'none'!r}. Use 'data:video/mp4;base64,...' or let VideoLoader build it."
+        )
+    if "base64" not in params:
+        raise VideoValidationError(
+            "MiMo takes video data URLs only base64-encoded: 'data:video/mp4;base64,<base64>'."
+        )
+    if len(url) > MAX_BASE64_BYTES:
+        raise VideoTooLargeError(
+            f"This video's base64 data URL is {len(url) / _MB:.1f} MB, over MiMo's "
+            f"{MAX_BASE64_BYTES / _MB:.0f} MB limit for base64 video. Pass a public http(s) "
+            "URL instead (up to 300 MB), cut a clip, or let VideoLoader(fit=True) re-encode "
+            "it to the frame size MiMo uses.",
+            size=len(url),
+            limit=MAX_BASE64_BYTES,
+        )
+    start = match.end()
+    if start == len(url):
+        raise VideoValidationError("This video data URL has an empty payload.")
+    if check_payload:
+        _check_base64(url, start)
+    if mime not in DOCUMENTED_VIDEO_TYPES:
+        warnings.warn(
+            f"MiMo documents MP4, MOV, AVI and WMV video; {mime} may be rejected. "
+            "VideoLoader(fit=True) re-encodes to MP4.",
+            stacklevel=4,
+        )
+
+
+def _check_base64(text: str, start: int) -> None:
+    """Decode ``text[start:]`` strictly, a piece at a time, so memory stays bounded."""
+    end = len(text)
+    if (end - start) % 4:
+        raise VideoValidationError(
+            f"This video data URL's base64 is broken: its length ({end - start} characters) "
+            "is not a multiple of 4. Re-encode the file with base64 (no line breaks)."
+        )
+    for offset in range(start, end, _DECODE_CHUNK):
+        piece = text[offset : offset + _DECODE_CHUNK]
+        try:
+            binascii.a2b_base64(piece, strict_mode=True)
+        except (binascii.Error, ValueError) as error:
+            raise VideoValidationError(
+                f"This video data URL's base64 is broken near character {offset}: {error}. "
+                "Re-encode the file with standard base64 (no spaces or line breaks)."
+            ) from None
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# ---------------------------------------------------------------------------
+# Parts from blocks
+# ---------------------------------------------------------------------------
+
+
+def make_video_part(
+    url: str, *, fps: Any = DEFAULT_FPS, media_resolution: Any = DEFAULT_MEDIA_RESOLUTION
+) -> VideoPart:
+    """Build a validated MiMo video part.
+
+    Args:
+        url: an http(s) URL or a base64 ``data:video/...`` URL.
+        fps: frames sampled per second, in [0.1, 10].
+        media_resolution: ``"default"`` or ``"max"``.
+
+    Example:
+        .. code-block:: python
+
+            part = make_video_part("https://example.com/clip.mp4", fps=1)
+
+    """
+    return {
+        "type": "video_url",
+        "video_url": {"url": validate_video_url(url)},
+        "fps": validate_fps(fps),
+        "media_resolution": validate_media_resolution(media_resolution),
+    }
+
+
+def video_part_from_block(block: Mapping[str, Any], defaults: VideoDefaults) -> dict[str, Any]:
+    """Turn any video block a LangChain user may write into MiMo's exact video part.
+
+    Accepts a native MiMo ``video_url`` part, a standard ``video`` block (``url`` or
+    ``base64`` + ``mime_type``, with ``fps`` / ``media_resolution`` on the block or in
+    its ``extras``, as ``create_video_block(..., fps=1)`` makes) and a ``file`` block
+    (v1, or v0 with ``source_type``) whose MIME type is ``video/*``.
+
+    Raises:
+        UnsupportedContentError: for a ``file_id`` block (MiMo has no file store).
+        VideoValidationError: for a value outside the documented limits.
+
+    """
+    extras = block.get("extras") if isinstance(block.get("extras"), Mapping) else {}
+    assert isinstance(extras, Mapping)  # narrowing for the type checker
+    if block.get("type") == "video_url":
+        video_url = block.get("video_url")
+        if isinstance(video_url, str):
+            url: Any = video_url
+        elif isinstance(video_url, Mapping):
+            misplaced = [key for key in ("fps", "media_resolution") if key in video_url]
+            if misplaced:
+                raise VideoValidationError(
+                    f"{' and '.join(misplaced)} must sit beside 'video_url' in a MiMo video "
+                    "part, not inside it: {'type': 'video_url', 'video_url': {'url': ...}, "
+                    "'fps': 2, 'media_resolution': 'default'}."
+                )
+            url = video_url.get("url")
+        else:
+            raise VideoValidationError(
+                "A 'video_url' part needs a 'video_url' object with a 'url'."
+            )
+    else:
+        url = _block_url(block)
+
+    def option(name: str, default: Any) -> Any:
+        if block.get(name) is not None:
+            return block[name]
+        if extras.get(name) is not None:
+            return extras[name]
+        return default
+
+    part = dict(
+        make_video_part(
+            url,
+            fps=option("fps", defaults.fps),
+            media_resolution=option("media_resolution", defaults.media_resolution),
+        )
+    )
+    return part
+
+
+def _block_url(block: Mapping[str, Any]) -> str:
+    if block.get("file_id") or block.get("source_type") == "id":
+        raise UnsupportedContentError(
+            "MiMo cannot read videos by file id (file_id blocks): it has no file store. Pass "
+            "a public URL, or the video itself (VideoLoader sends local files as base64)."
+        )
+    mime_type = block.get("mime_type")
+    if block.get("url"):
+        return str(block["url"])
+    data = block.get("base64")
+    if data is None and block.get("source_type") == "base64":
+        data = block.get("data")
+    if data is None and block.get("source_type") == "url":
+        return str(block.get("url") or block.get("data") or "")
+    if data is not None:
+        if not mime_type:
+            raise VideoValidationError(
+                "A base64 video block needs its 'mime_type' (e.g. 'video/mp4') so MiMo knows "
+                "the container."
+            )
+        return f"data:{mime_type};base64,{data}"
+    raise VideoValidationError(
+        "A video block needs a 'url' or 'base64' + 'mime_type' field; it has neither."
+    )
+
+
+# ---------------------------------------------------------------------------
+# Content sniffing
+# ---------------------------------------------------------------------------
+
+_MP4_QUICKTIME_BRANDS = (b"qt  ",)
+
+
+def sniff_video_mime(head: bytes) -> str | None:
+    """Guess a video MIME type from a file's first bytes (at least 16; 64 is better).
+
+    Returns ``None`` when the bytes match no video container we know.
+    """
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _MP4_QUICKTIME_BRANDS:
+            return "video/quicktime"
+        if brand.startswith(b"3g2"):
+            return "video/3gpp2"
+        if brand.startswith(b"3gp"):
+            return "video/3gpp"
+        if brand in (b"M4A ", b"M4B ", b"M4P "):
+            return None  # audio-only MPEG-4
+        return "video/mp4"
+    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return "video/quicktime"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head[:16] == bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c"):
+        return "video/x-ms-wmv"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
+    if head[:3] == b"FLV":
+        return "video/x-flv"
+    if head[:4] in (b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3"):
+        return "video/mpeg"
+    if len(head) > 188 and head[0] == 0x47 and head[188] == 0x47:
+        return "video/mp2t"
+    return None
+
+
+def _mime_from_name(name: str) -> str | None:
+    suffix = Path(name).suffix.lower()
+    for mime, suffixes in DOCUMENTED_VIDEO_TYPES.items():
+        if suffix in suffixes:
+            return mime
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed if guessed and guessed.startswith("video/") else None
+
+
+# ---------------------------------------------------------------------------
+# Local data -> data URL
+# ---------------------------------------------------------------------------
+
+
+def base64_length(size: int) -> int:
+    """Length of the base64 text of ``size`` bytes (padded, no line breaks)."""
+    return 4 * ((size + 2) // 3)
+
+
+def data_url_length(size: int, mime_type: str) -> int:
+    """Length of the ``data:`` URL for ``size`` bytes of ``mime_type`` video."""
+    return len(f"data:{mime_type};base64,") + base64_length(size)
+
+
+def _too_large(size: int, mime_type: str, what: str) -> VideoTooLargeError:
+    length = data_url_length(size, mime_type)
+    return VideoTooLargeError(
+        f"{what} is {size / _MB:.1f} MB; as base64 it would be {length / _MB:.1f} MB, over "
+        f"MiMo's {MAX_BASE64_BYTES / _MB:.0f} MB limit for base64 video (the largest file "
+        f"that fits is about {MAX_BASE64_BYTES * 3 // 4 / _MB:.1f} MB). Use "
+        "VideoLoader(fit=True) to re-encode it to the frame size MiMo uses, send a clip "
+        "(start=/end=) or segments (VideoLoader.split), or host it at a public http(s) URL "
+        "(up to 300 MB).",
+        size=length,
+        limit=MAX_BASE64_BYTES,
+    )
+
+
+def encode_data_url(stream: IO[bytes], size: int, mime_type: str) -> str:
+    """Base64-encode ``size`` bytes from ``stream`` into a ``data:`` URL.
+
+    The text is written piece by piece into one preallocated buffer, so the peak memory is
+    about two copies of the base64 text (the buffer and the final ``str``) and never a
+    copy of the whole file.
+    """
+    prefix = f"data:{mime_type};base64,".encode("ascii")
+    buffer = bytearray(len(prefix) + base64_length(size))
+    buffer[: len(prefix)] = prefix
+    position = len(prefix)
+    remaining = size
+    while remaining > 0:
+        piece = stream.read(min(_ENCODE_CHUNK, remaining))
+        if not piece:
+            raise VideoSourceError(
+                f"The video ended after {size - remaining} of its {size} bytes while it was "
+                "being read; was the file changed while reading?"
+            )
+        remaining -= len(piece)
+        if len(piece) % 3 and remaining > 0:
+            # A short read in the middle would put padding inside the text; top it up.
+            extra = stream.read(3 - len(piece) % 3)
+            remaining -= len(extra)
+            piece += extra
+        encoded = binascii.b2a_base64(piece, newline=False)
+        buffer[position : position + len(encoded)] = encoded
+        position += len(encoded)
+        del piece, encoded  # do not hold the last piece while the str is built
+    del buffer[position:]
+    return buffer.decode("ascii")
+
+
+def encode_bytes_data_url(data: bytes | bytearray | memoryview, mime_type: str) -> str:
+    """Base64-encode in-memory video bytes into a ``data:`` URL (see :func:`encode_data_url`)."""
+    view = memoryview(data)
+    prefix = f"data:{mime_type};base64,".encode("ascii")
+    buffer = bytearray(len(prefix) + base64_length(len(view)))
+    buffer[: len(prefix)] = prefix
+    position = len(prefix)
+    for offset in range(0, len(view), _ENCODE_CHUNK):
+        encoded = binascii.b2a_base64(view[offset : offset + _ENCODE_CHUNK], newline=False)
+        buffer[position : position + len(encoded)] = encoded
+        position += len(encoded)
+        del encoded
+    return buffer.decode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# VideoLoader
+# ---------------------------------------------------------------------------
+
+
+class VideoLoader:
+    """Turn a video source into a validated MiMo ``video_url`` part.
+
+    Sources: an http(s) URL (sent as is; MiMo fetches it, up to 300 MB), a ``data:`` URL
+    (validated), a local path, raw bytes or a binary file object (sent as a base64
+    ``data:`` URL, up to 50 MB of base64, with the MIME type taken from the content).
+
+    Args:
+        fps: frames MiMo samples per second, in [0.1, 10]. Default 2.
+        media_resolution: ``"default"`` or ``"max"`` (finer detail, more tokens).
+        max_bytes: the largest local file read into memory, checked before reading.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_core.messages import HumanMessage
+            from langchain_mimo_video import ChatMiMo, VideoLoader
+
+            loader = VideoLoader(fps=1, media_resolution="default")
+            message = HumanMessage(
+                content=[loader.load("clip.mp4"), {"type": "text", "text": "What happens?"}]
+            )
+            ChatMiMo().invoke([message])
+
+    """
+
+    def __init__(
+        self,
+        *,
+        fps: float = DEFAULT_FPS,
+        media_resolution: str = DEFAULT_MEDIA_RESOLUTION,
+        max_bytes: int | None = None,
+    ) -> None:
+        self.fps = validate_fps(fps)
+        self.media_resolution = validate_media_resolution(media_resolution)
+        self.max_bytes = max_bytes
+
+    def __repr__(self) -> str:
+        return f"VideoLoader(fps={self.fps}, media_resolution={self.media_resolution!r})"
+
+    def load(
+        self,
+        source: VideoSource,
+        *,
+        fps: float | None = None,
+        media_resolution: str | None = None,
+        mime_type: str | None = None,
+    ) -> VideoPart:
+        """Build the video part for ``source``.
+
+        Args:
+            source: http(s) URL, ``data:`` URL, path (``str`` or ``Path``), bytes or a
+                binary file object.
+            fps: overrides the loader's fps for this part.
+            media_resolution: overrides the loader's media_resolution for this part.
+            mime_type: the video's MIME type, when the content cannot tell (rare).
+
+        Raises:
+            VideoValidationError: a bad option or URL.
+            VideoTooLargeError: the video is over a documented size limit.
+            VideoSourceError: a missing or unreadable file, or data that is not a video.
+
+        """
+        part_fps = validate_fps(self.fps if fps is None else fps)
+        part_resolution = validate_media_resolution(
+            self.media_resolution if media_resolution is None else media_resolution
+        )
+        url = self._url_for(source, mime_type)
+        return {
+            "type": "video_url",
+            "video_url": {"url": url},
+            "fps": part_fps,
+            "media_resolution": part_resolution,
+        }
+
+    async def aload(
+        self,
+        source: VideoSource,
+        *,
+        fps: float | None = None,
+        media_resolution: str | None = None,
+        mime_type: str | None = None,
+    ) -> VideoPart:
+        """Async :meth:`load`: file reading and encoding run in a worker thread."""
+        return await asyncio.to_thread(
+            self.load, source, fps=fps, media_resolution=media_resolution, mime_type=mime_type
+        )
+
+    # -- sources -------------------------------------------------------------
+
+    def _url_for(self, source: VideoSource, mime_type: str | None) -> str:
+        if isinstance(source, str):
+            lowered = source[:8].lower()
+            if lowered.startswith(("http://", "https://", "data:")):
+                return validate_video_url(source)
+            if re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
+                return validate_video_url(source)  # raises: unsupported scheme
+            return self._from_path(Path(source), mime_type)
+        if isinstance(source, os.PathLike):
+            return self._from_path(Path(source), mime_type)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return self._from_bytes(source, mime_type)
+        if hasattr(source, "read"):
+            return self._from_stream(source, mime_type)
+        raise VideoSourceError(
+            f"Cannot load a video from a {type(source).__name__}: pass an http(s) URL, a "
+            "data: URL, a path, bytes or a binary file object."
+        )
+
+    def _from_path(self, path: Path, mime_type: str | None) -> str:
+        try:
+            size = path.stat().st_size
+            if not path.is_file():
+                raise VideoSourceError(f"{path} is not a regular file; pass a video file.")
+            with path.open("rb") as stream:
+                head = stream.read(256)
+                mime = self._mime(head, mime_type, path.name, str(path))
+                self._check_size(size, mime, f"The video file {path}")
+                stream.seek(0)
+                return encode_data_url(stream, size, mime)
+        except FileNotFoundError:
+            raise VideoSourceError(
+                f"Video file not found: {path}. Check the path (relative paths are resolved "
+                f"from {Path.cwd()})."
+            ) from None
+        except PermissionError:
+            raise VideoSourceError(
+                f"Cannot read the video file {path}: permission denied."
+            ) from None
+        except IsADirectoryError:
+            raise VideoSourceError(f"{path} is a folder; pass a video file.") from None
+        except OSError as error:
+            raise VideoSourceError(f"Cannot read the video file {path}: {error}.") from None
+
+    def _from_bytes(self, data: bytes | bytearray | memoryview, mime_type: str | None) -> str:
+        view = memoryview(data)
+        mime = self._mime(bytes(view[:256]), mime_type, None, "These bytes")
+        self._check_size(len(view), mime, "The video bytes")
+        return encode_bytes_data_url(view, mime)
+
+    def _from_stream(self, stream: IO[bytes], mime_type: str | None) -> str:
+        name = getattr(stream, "name", None)
+        label = f"The video stream {name}" if isinstance(name, str) else "The video stream"
+        try:
+            if stream.seekable():
+                start = stream.tell()
+                size = stream.seek(0, os.SEEK_END) - start
+                stream.seek(start)
+                head = stream.read(256)
+                stream.seek(start)
+                mime = self._mime(head, mime_type, name if isinstance(name, str) else None, label)
+                self._check_size(size, mime, label)
+                return encode_data_url(stream, size, mime)
+            return self._from_bytes(stream.read(), mime_type)
+        except OSError as error:
+            raise VideoSourceError(f"Cannot read {label.lower()}: {error}.") from None
+
+    def _mime(self, head: bytes, given: str | None, name: str | None, label: str) -> str:
+        if given:
+            if not given.startswith("video/"):
+                raise VideoValidationError(
+                    f"mime_type must be a video type such as 'video/mp4', got {given!r}."
+                )
+            mime = given
+        else:
+            sniffed = sniff_video_mime(head)
+            if sniffed is None:
+                if not head:
+                    raise VideoSourceError(f"{label} is empty, not a video.")
+                by_name = _mime_from_name(name) if name else None
+                hint = f" (its name suggests {by_name})" if by_name else ""
+                raise VideoSourceError(
+                    f"{label} is not a video container MiMo can read{hint}: its content does "
+                    "not start like MP4, MOV, AVI or WMV. Check the file, or convert it to MP4."
+                )
+            mime = sniffed
+        if mime not in DOCUMENTED_VIDEO_TYPES:
+            warnings.warn(
+                f"{label} is {mime}; MiMo documents only MP4, MOV, AVI and WMV, so it may be "
+                "rejected. VideoLoader(fit=True) re-encodes to MP4.",
+                stacklevel=5,
+            )
+        return mime
+
+    def _check_size(self, size: int, mime: str, label: str) -> None:
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise VideoTooLargeError(
+                f"{label} is {size / _MB:.1f} MB, over this loader's max_bytes of "
+                f"{self.max_bytes / _MB:.1f} MB.",
+                size=size,
+                limit=self.max_bytes,
+            )
+        if data_url_length(size, mime) > MAX_BASE64_BYTES:
+            raise _too_large(size, mime, label)
