@@ -26,7 +26,9 @@ from langchain_core.messages import (
     ToolCall,
     ToolMessage,
 )
+from langchain_core.messages import content as types
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.output_parsers.openai_tools import parse_tool_call
 
@@ -379,3 +381,56 @@ def usage_from_mimo(usage: Mapping[str, Any]) -> UsageMetadata:
     if output_details:
         result["output_token_details"] = cast(OutputTokenDetails, output_details)
     return result
+
+
+# ---------------------------------------------------------------------------
+# Standard content blocks (``content_blocks`` and ``output_version="v1"``)
+# ---------------------------------------------------------------------------
+
+
+def content_blocks(message: AIMessage) -> list[types.ContentBlock]:
+    """Standard blocks of a MiMo message: reasoning, text, then tool calls.
+
+    Registered as the ``"mimo"`` block translator. Stream chunks get string indices of
+    their own (reasoning, text and each tool call apart), so aggregating a v1 stream never
+    merges a tool call into the reasoning block, which LangChain's generic translator
+    does when both start at index 0.
+    """
+    is_chunk = isinstance(message, AIMessageChunk)
+
+    def indexed(block: dict[str, Any], index: str) -> Any:
+        return {**block, "index": index} if is_chunk else block
+
+    blocks: list[Any] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if reasoning:
+        blocks.append(indexed({"type": "reasoning", "reasoning": reasoning}, "lc_reasoning"))
+    if isinstance(message.content, str):
+        if message.content:
+            blocks.append(indexed({"type": "text", "text": message.content}, "lc_text"))
+    else:
+        blocks.extend(
+            {"type": "text", "text": part} if isinstance(part, str) else part
+            for part in message.content
+        )
+    if (
+        isinstance(message, AIMessageChunk)
+        and message.chunk_position != "last"
+        and (message.tool_call_chunks)
+    ):
+        for position, call in enumerate(message.tool_call_chunks):
+            index = call.get("index")
+            block = {
+                "type": "tool_call_chunk",
+                "id": call.get("id"),
+                "name": call.get("name"),
+                "args": call.get("args"),
+            }
+            blocks.append(indexed(block, f"lc_tool_{position if index is None else index}"))
+        return blocks
+    blocks.extend({"type": "tool_call", **call} for call in message.tool_calls)
+    blocks.extend(dict(call) for call in message.invalid_tool_calls)
+    return blocks
+
+
+register_translator(PROVIDER, content_blocks, content_blocks)

@@ -653,6 +653,9 @@ class _StreamAssembler:
             # Metadata that must not repeat (strings concatenate when chunks are added).
             chunk.response_metadata = {**_response_metadata(raw), **chunk.response_metadata}
             self.started = True
+        else:
+            # Every chunk names its provider, so content_blocks uses our translator.
+            chunk.response_metadata["model_provider"] = PROVIDER
         if raw.get("usage"):
             chunk.response_metadata["token_usage"] = dict(raw["usage"])
         finish_reason = chunk.response_metadata.get("finish_reason")

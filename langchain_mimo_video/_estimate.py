@@ -1,0 +1,213 @@
+"""Estimate a request's input tokens before sending it.
+
+Video parts are measured exactly with the documented formula, after probing the video
+(local data is probed in memory; URL videos by reading only their header and index).
+Audio parts use the documented 6.25 tokens a second. Text has no public tokenizer, so it
+is approximated (about 4 bytes a token for Latin text, 1 token a CJK character). MiMo
+publishes no image formula, so images are listed as unmeasured rather than guessed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_mimo_video.errors import MiMoError
+from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
+from langchain_mimo_video.tokens import (
+    ModelPrice,
+    VideoTokenEstimate,
+    estimate_cost,
+    explain_video_tokens,
+)
+
+# Per-message overhead of the chat template (role markers), an approximation.
+_MESSAGE_OVERHEAD = 4
+
+
+@dataclass(frozen=True)
+class VideoEstimate:
+    """One video part's estimate.
+
+    Attributes:
+        url: the part's URL (data URLs shortened to their header).
+        fps: the part's fps.
+        media_resolution: the part's media_resolution.
+        duration: probed duration in seconds.
+        width: probed width.
+        height: probed height.
+        has_audio: whether the video has an audio track.
+        tokens: the formula's breakdown; ``tokens.total`` is what the part costs.
+    """
+
+    url: str
+    fps: float
+    media_resolution: str
+    duration: float
+    width: int
+    height: int
+    has_audio: bool
+    tokens: VideoTokenEstimate
+
+
+@dataclass(frozen=True)
+class RequestEstimate:
+    """Estimated input tokens of one request.
+
+    Attributes:
+        text_tokens: approximate tokens of text, tool schemas and message overhead.
+        video_tokens: vision tokens of all videos (MiMo's ``video_tokens``).
+        audio_tokens: audio tokens of videos' soundtracks and audio parts.
+        videos: per-video breakdowns.
+        unmeasured: parts that could not be measured, with the reason.
+    """
+
+    text_tokens: int
+    video_tokens: int
+    audio_tokens: int
+    videos: list[VideoEstimate] = field(default_factory=list)
+    unmeasured: list[str] = field(default_factory=list)
+
+    @property
+    def input_tokens(self) -> int:
+        """All estimated input tokens."""
+        return self.text_tokens + self.video_tokens + self.audio_tokens
+
+    def cost(
+        self,
+        model: str,
+        output_tokens: int = 0,
+        prices: Mapping[str, ModelPrice] | None = None,
+    ) -> float:
+        """Estimated price of the request with ``output_tokens`` of answer (no cache hits)."""
+        return estimate_cost(model, self.input_tokens, output_tokens, prices=prices)
+
+
+def estimate_text_tokens(text: str) -> int:
+    """Approximate the tokens of ``text`` (no public MiMo tokenizer exists)."""
+    wide = sum(1 for char in text if ord(char) >= 0x2E80)  # CJK and other wide scripts
+    narrow_bytes = len(text.encode("utf-8")) - sum(
+        len(char.encode("utf-8")) for char in text if ord(char) >= 0x2E80
+    )
+    return wide + math.ceil(narrow_bytes / 4)
+
+
+def estimate_request(
+    messages: Sequence[Mapping[str, Any]],
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    probe_urls: bool = True,
+    allow_private_network: bool = True,
+) -> RequestEstimate:
+    """Estimate the input tokens of MiMo wire messages (as ChatMiMo sends them).
+
+    Args:
+        messages: the request's ``messages`` list.
+        tools: the request's ``tools`` list, counted as text.
+        probe_urls: probe http(s) video URLs (reads their header and index); when False,
+            URL videos are listed as unmeasured.
+        allow_private_network: let URL probing reach private and loopback addresses.
+
+    Raises:
+        MediaError: if PyAV (the ``[media]`` extra) is needed and missing.
+    """
+    text = 0
+    video = 0
+    audio = 0
+    videos: list[VideoEstimate] = []
+    unmeasured: list[str] = []
+    for message in messages:
+        text += _MESSAGE_OVERHEAD
+        content = message.get("content")
+        if isinstance(content, str):
+            text += estimate_text_tokens(content)
+            continue
+        for part in content or []:
+            kind = part.get("type")
+            if kind == "text":
+                text += estimate_text_tokens(str(part.get("text", "")))
+            elif kind == "video_url":
+                estimate, reason = _video_part(part, probe_urls, allow_private_network)
+                if estimate is None:
+                    unmeasured.append(reason)
+                    continue
+                videos.append(estimate)
+                audio += estimate.tokens.audio
+                video += estimate.tokens.total - estimate.tokens.audio
+            elif kind == "input_audio":
+                tokens, reason = _audio_part(part)
+                if tokens is None:
+                    unmeasured.append(reason)
+                else:
+                    audio += tokens
+            elif kind == "image_url":
+                unmeasured.append("an image (MiMo publishes no image token formula)")
+            else:
+                text += estimate_text_tokens(str(part))
+        for call in message.get("tool_calls") or []:
+            text += estimate_text_tokens(str(call))
+        if message.get("reasoning_content"):
+            text += estimate_text_tokens(str(message["reasoning_content"]))
+    for tool in tools or []:
+        text += estimate_text_tokens(str(tool))
+    return RequestEstimate(text, video, audio, videos, unmeasured)
+
+
+def _short(url: str) -> str:
+    return url.split(",", 1)[0] + ",..." if url.startswith("data:") else url
+
+
+def _decode_data_url(url: str) -> bytes:
+    try:
+        return base64.b64decode(url.split(",", 1)[1], validate=True)
+    except (IndexError, binascii.Error) as error:
+        raise MiMoError(f"Cannot decode the data URL {_short(url)}: {error}") from None
+
+
+def _video_part(
+    part: Mapping[str, Any], probe_urls: bool, allow_private_network: bool
+) -> tuple[VideoEstimate | None, str]:
+    from langchain_mimo_video.media import probe
+
+    url = str((part.get("video_url") or {}).get("url", ""))
+    fps = float(part.get("fps", DEFAULT_FPS))
+    resolution = str(part.get("media_resolution", DEFAULT_MEDIA_RESOLUTION))
+    if url.startswith("data:"):
+        info = probe(_decode_data_url(url))
+    elif probe_urls:
+        try:
+            info = probe(url, allow_private_network=allow_private_network)
+        except MiMoError as error:
+            return None, f"the video at {url} ({error})"
+    else:
+        return None, f"the video at {url} (URL probing is off)"
+    tokens = explain_video_tokens(
+        info.duration, info.width, info.height, fps, resolution, mute=not info.has_audio
+    )
+    estimate = VideoEstimate(
+        url=_short(url),
+        fps=fps,
+        media_resolution=resolution,
+        duration=info.duration,
+        width=info.width,
+        height=info.height,
+        has_audio=info.has_audio,
+        tokens=tokens,
+    )
+    return estimate, ""
+
+
+def _audio_part(part: Mapping[str, Any]) -> tuple[int | None, str]:
+    from langchain_mimo_video.media import probe_audio_duration
+
+    data = str((part.get("input_audio") or {}).get("data", ""))
+    try:
+        source: str | bytes = _decode_data_url(data) if data.startswith("data:") else data
+        duration = probe_audio_duration(source)
+    except MiMoError as error:
+        return None, f"an audio part ({error})"
+    return math.ceil(duration * 6.25), ""
