@@ -2,9 +2,10 @@
 
 Video parts are measured exactly with the documented formula, after probing the video
 (local data is probed in memory; URL videos by reading only their header and index).
-Audio parts use the documented 6.25 tokens a second. Text has no public tokenizer, so it
-is approximated (about 4 bytes a token for Latin text, 1 token a CJK character). MiMo
-publishes no image formula, so images are listed as unmeasured rather than guessed.
+Audio parts use the formula's audio part (about 6.25 tokens a second). Text has no
+public tokenizer, so it is approximated (about 4 bytes a token for Latin text, 1 token
+a CJK character). MiMo publishes no image formula, so images are listed as unmeasured
+rather than guessed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
 from langchain_mimo_video.tokens import (
     ModelPrice,
     VideoTokenEstimate,
+    estimate_audio_tokens,
     estimate_cost,
     explain_video_tokens,
 )
@@ -210,4 +212,4 @@ def _audio_part(part: Mapping[str, Any]) -> tuple[int | None, str]:
         duration = probe_audio_duration(source)
     except MiMoError as error:
         return None, f"an audio part ({error})"
-    return math.ceil(duration * 6.25), ""
+    return estimate_audio_tokens(duration), ""

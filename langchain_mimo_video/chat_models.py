@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -34,6 +36,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from langchain_mimo_video._estimate import RequestEstimate, estimate_request
 from langchain_mimo_video._messages import (
     PROVIDER,
     ai_chunk_from_mimo,
@@ -42,7 +45,11 @@ from langchain_mimo_video._messages import (
     usage_from_mimo,
 )
 from langchain_mimo_video.data._profiles import get_profile
-from langchain_mimo_video.errors import MissingAPIKeyError, StreamInterruptedError
+from langchain_mimo_video.errors import (
+    MissingAPIKeyError,
+    StreamInterruptedError,
+    TokenLimitError,
+)
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
 from langchain_mimo_video.video import (
     VideoDefaults,
@@ -192,6 +199,12 @@ class ChatMiMo(BaseChatModel):
     """fps given to video parts that do not set their own."""
     video_media_resolution: Literal["default", "max"] = DEFAULT_MEDIA_RESOLUTION
     """media_resolution given to video parts that do not set their own."""
+    max_input_tokens: int | None = None
+    """Refuse, before sending, a request whose estimated input tokens exceed this.
+
+    The estimate probes every video (see :meth:`estimate_request`); set it to
+    ``llm.profile["max_input_tokens"]`` to guard the model's context length.
+    """
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields, sent as given (e.g. ``frequency_penalty``)."""
     extra_body: dict[str, Any] | None = None
@@ -368,7 +381,85 @@ class ChatMiMo(BaseChatModel):
             body["thinking"] = {"type": "enabled" if thinking else "disabled"}
         if self.extra_body:
             body.update(self.extra_body)
+        if self.max_input_tokens is not None:
+            self._check_token_limit(body)
         return body
+
+    async def _abuild_request(
+        self,
+        messages: Sequence[BaseMessage],
+        stop: list[str] | None = None,
+        *,
+        stream: bool = False,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if self.max_input_tokens is None:
+            return self._build_request(messages, stop, stream=stream, **kwargs)
+        # the token guard probes videos: keep that off the event loop
+        return await asyncio.to_thread(
+            functools.partial(self._build_request, messages, stop, stream=stream, **kwargs)
+        )
+
+    def _check_token_limit(self, body: Mapping[str, Any]) -> None:
+        limit = self.max_input_tokens
+        assert limit is not None
+        estimate = estimate_request(body["messages"], body.get("tools"))
+        if estimate.input_tokens <= limit:
+            return
+        advice = "shorten the text"
+        if estimate.videos:
+            longest = max(estimate.videos, key=lambda video: video.tokens.total)
+            advice = (
+                f"lower fps (the largest video, {longest.duration:.0f} s at fps "
+                f"{longest.fps:g}, costs {longest.tokens.total} tokens), use "
+                "media_resolution='default', or send a shorter clip (VideoLoader.load(..., "
+                "start=..., end=...)) or segments (VideoLoader.split)"
+            )
+        raise TokenLimitError(
+            f"This request is estimated at {estimate.input_tokens} input tokens "
+            f"({estimate.video_tokens} video, {estimate.audio_tokens} audio, about "
+            f"{estimate.text_tokens} text), over max_input_tokens={limit}. To fit, {advice}.",
+            estimated=estimate.input_tokens,
+            limit=limit,
+        )
+
+    # -- estimates -----------------------------------------------------------------
+
+    def estimate_request(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        probe_urls: bool = True,
+    ) -> RequestEstimate:
+        """Estimate a request's input tokens, before sending it and without a key.
+
+        Videos are probed and counted with the documented formula (URL videos by reading
+        only their header and index); audio by its documented rate; text approximately.
+        ``estimate.cost(model)`` prices it from the price table.
+
+        Args:
+            messages: the messages you would send.
+            tools: OpenAI-format tool dicts you would bind, counted as text.
+            probe_urls: probe http(s) videos; when False they are listed as unmeasured.
+
+        Example:
+            .. code-block:: python
+
+                estimate = llm.estimate_request([message])
+                print(estimate.input_tokens, estimate.cost("mimo-v2.5", output_tokens=500))
+        """
+        wire = messages_to_mimo(messages, self.video_defaults)
+        return estimate_request(wire, tools, probe_urls=probe_urls)
+
+    def get_num_tokens_from_messages(
+        self,
+        messages: list[BaseMessage],
+        tools: Sequence[Any] | None = None,
+    ) -> int:
+        """Estimated input tokens of ``messages`` (videos counted exactly; see above)."""
+        formatted = [convert_to_openai_tool(tool) for tool in tools] if tools else None
+        return self.estimate_request(messages, tools=formatted).input_tokens
 
     @staticmethod
     def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -413,7 +504,7 @@ class ChatMiMo(BaseChatModel):
             return await agenerate_from_stream(
                 self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
-        body = self._build_request(messages, stop, **kwargs)
+        body = await self._abuild_request(messages, stop, **kwargs)
         with _mimo_errors():
             response = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
         return _chat_result(response.model_dump(exclude_unset=True))
@@ -448,7 +539,7 @@ class ChatMiMo(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._build_request(messages, stop, stream=True, **kwargs)
+        body = await self._abuild_request(messages, stop, stream=True, **kwargs)
         assembler = _StreamAssembler()
         with _mimo_errors():
             stream = await self.async_client.chat.completions.create(**self._sdk_arguments(body))

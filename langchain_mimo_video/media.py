@@ -1262,12 +1262,12 @@ def _resolve_range(duration: float, start: float | None, end: float | None) -> t
         raise VideoValidationError(f"start and end must be finite seconds, got {start}, {end}.")
     if begin < 0:
         raise VideoValidationError(f"start must be >= 0 seconds, got {begin}.")
-    if finish <= begin:
-        raise VideoValidationError(f"start ({begin}) must be before end ({finish}).")
     if begin >= duration:
         raise VideoValidationError(
             f"start ({begin}) is past the end of the video ({duration:.3f} s)."
         )
+    if finish <= begin:
+        raise VideoValidationError(f"start ({begin}) must be before end ({finish}).")
     if finish > duration + 1e-3:
         raise VideoValidationError(
             f"end ({finish}) is past the end of the video ({duration:.3f} s); "

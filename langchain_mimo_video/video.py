@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import contextlib
+import functools
 import mimetypes
 import os
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, TypedDict
+from typing import IO, Any, Final, Literal, TypedDict
 
 from typing_extensions import NotRequired
 
@@ -460,6 +462,24 @@ def encode_bytes_data_url(data: bytes | bytearray | memoryview, mime_type: str) 
 # ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class VideoSegmentPart:
+    """One time range of a video, ready to send.
+
+    Attributes:
+        start: start of the range in the source, seconds.
+        end: end of the range in the source, seconds.
+        part: the MiMo video part holding just that range.
+    """
+
+    start: float
+    end: float
+    part: VideoPart
+
+
+FitMode = Literal[True, False, "always"]
+
+
 class VideoLoader:
     """Turn a video source into a validated MiMo ``video_url`` part.
 
@@ -470,7 +490,13 @@ class VideoLoader:
     Args:
         fps: frames MiMo samples per second, in [0.1, 10]. Default 2.
         media_resolution: ``"default"`` or ``"max"`` (finer detail, more tokens).
-        max_bytes: the largest local file read into memory, checked before reading.
+        fit: what to do with a local video whose base64 would pass MiMo's 50 MB limit.
+            ``True`` (the default) re-encodes it, only then, to exactly the frame size
+            MiMo resizes frames to for this fps and resolution, so MiMo sees the same
+            frames and the token estimate is unchanged, only fewer bytes (needs the
+            ``[media]`` extra). ``"always"`` re-encodes every local video that way.
+            ``False`` never re-encodes and raises ``VideoTooLargeError`` instead.
+        max_bytes: the largest local file accepted, checked before anything is read.
 
     Example:
         .. code-block:: python
@@ -484,6 +510,9 @@ class VideoLoader:
             )
             ChatMiMo().invoke([message])
 
+            # only seconds 60-90 of a long local recording
+            part = loader.load("match.mp4", start=60, end=90)
+
     """
 
     def __init__(
@@ -491,19 +520,28 @@ class VideoLoader:
         *,
         fps: float = DEFAULT_FPS,
         media_resolution: str = DEFAULT_MEDIA_RESOLUTION,
+        fit: FitMode = True,
         max_bytes: int | None = None,
     ) -> None:
+        if fit not in (True, False, "always"):
+            raise VideoValidationError(f"fit must be True, False or 'always', got {fit!r}.")
         self.fps = validate_fps(fps)
         self.media_resolution = validate_media_resolution(media_resolution)
+        self.fit: FitMode = fit
         self.max_bytes = max_bytes
 
     def __repr__(self) -> str:
-        return f"VideoLoader(fps={self.fps}, media_resolution={self.media_resolution!r})"
+        return (
+            f"VideoLoader(fps={self.fps}, media_resolution={self.media_resolution!r}, "
+            f"fit={self.fit!r})"
+        )
 
     def load(
         self,
         source: VideoSource,
         *,
+        start: float | None = None,
+        end: float | None = None,
         fps: float | None = None,
         media_resolution: str | None = None,
         mime_type: str | None = None,
@@ -513,109 +551,280 @@ class VideoLoader:
         Args:
             source: http(s) URL, ``data:`` URL, path (``str`` or ``Path``), bytes or a
                 binary file object.
+            start: send only from this second on (local videos; cut exactly, with sound).
+            end: send only up to this second (local videos).
             fps: overrides the loader's fps for this part.
             media_resolution: overrides the loader's media_resolution for this part.
             mime_type: the video's MIME type, when the content cannot tell (rare).
 
         Raises:
-            VideoValidationError: a bad option or URL.
+            VideoValidationError: a bad option, URL or time range.
             VideoTooLargeError: the video is over a documented size limit.
             VideoSourceError: a missing or unreadable file, or data that is not a video.
-
+            MediaError: re-encoding was needed and failed, or PyAV is not installed.
         """
-        part_fps = validate_fps(self.fps if fps is None else fps)
-        part_resolution = validate_media_resolution(
-            self.media_resolution if media_resolution is None else media_resolution
+        options = _PartOptions(
+            fps=validate_fps(self.fps if fps is None else fps),
+            media_resolution=validate_media_resolution(
+                self.media_resolution if media_resolution is None else media_resolution
+            ),
+            mime_type=mime_type,
         )
-        url = self._url_for(source, mime_type)
+        if start is None and end is None:
+            url = self._url_for(source, options)
+        else:
+            url = self._clip(source, start, end, options)
         return {
             "type": "video_url",
             "video_url": {"url": url},
-            "fps": part_fps,
-            "media_resolution": part_resolution,
+            "fps": options.fps,
+            "media_resolution": options.media_resolution,
         }
 
     async def aload(
         self,
         source: VideoSource,
         *,
+        start: float | None = None,
+        end: float | None = None,
         fps: float | None = None,
         media_resolution: str | None = None,
         mime_type: str | None = None,
     ) -> VideoPart:
-        """Async :meth:`load`: file reading and encoding run in a worker thread."""
+        """Async :meth:`load`: reading, encoding and cutting run in a worker thread."""
         return await asyncio.to_thread(
-            self.load, source, fps=fps, media_resolution=media_resolution, mime_type=mime_type
+            functools.partial(
+                self.load,
+                source,
+                start=start,
+                end=end,
+                fps=fps,
+                media_resolution=media_resolution,
+                mime_type=mime_type,
+            )
+        )
+
+    def iter_segments(
+        self,
+        source: VideoSource,
+        segment_seconds: float,
+        overlap_seconds: float = 0.0,
+        *,
+        fps: float | None = None,
+        media_resolution: str | None = None,
+    ) -> Iterator[VideoSegmentPart]:
+        """Cut a local video into time ranges and yield each as a part, one at a time.
+
+        Ranges follow :func:`langchain_mimo_video.media.plan_segments`: consecutive ranges
+        overlap by ``overlap_seconds``, there are no gaps, and a tiny tail is merged into
+        the last range. Each range is cut exactly (with its sound) and fitted like
+        :meth:`load` does, so each part is within the limits. Only one part is in memory
+        at a time.
+
+        Args:
+            source: a local path, bytes, a binary file object or a ``data:`` URL.
+            segment_seconds: length of each range, seconds.
+            overlap_seconds: seconds shared by neighbouring ranges.
+            fps: overrides the loader's fps.
+            media_resolution: overrides the loader's media_resolution.
+
+        Raises:
+            VideoValidationError: bad lengths, or an http(s) URL (see :meth:`load`).
+        """
+        from langchain_mimo_video.media import plan_segments, probe
+
+        local = self._local_media(source, "split")
+        for begin, finish in plan_segments(probe(local).duration, segment_seconds, overlap_seconds):
+            part = self.load(
+                local, start=begin, end=finish, fps=fps, media_resolution=media_resolution
+            )
+            yield VideoSegmentPart(start=begin, end=finish, part=part)
+
+    def split(
+        self,
+        source: VideoSource,
+        segment_seconds: float,
+        overlap_seconds: float = 0.0,
+        *,
+        fps: float | None = None,
+        media_resolution: str | None = None,
+    ) -> list[VideoSegmentPart]:
+        """Cut a local video into parts with their time ranges; see :meth:`iter_segments`.
+
+        Example:
+            .. code-block:: python
+
+                for segment in VideoLoader(fps=1).split("lecture.mp4", 300, 10):
+                    print(segment.start, segment.end)
+        """
+        return list(
+            self.iter_segments(
+                source,
+                segment_seconds,
+                overlap_seconds,
+                fps=fps,
+                media_resolution=media_resolution,
+            )
         )
 
     # -- sources -------------------------------------------------------------
 
-    def _url_for(self, source: VideoSource, mime_type: str | None) -> str:
+    def _url_for(self, source: VideoSource, options: _PartOptions) -> str:
         if isinstance(source, str):
             lowered = source[:8].lower()
             if lowered.startswith(("http://", "https://", "data:")):
-                return validate_video_url(source)
+                url = validate_video_url(source)
+                if self.fit == "always" and lowered.startswith("data:"):
+                    return self._fitted(_decode_data_url(url), options)
+                return url
             if re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
                 return validate_video_url(source)  # raises: unsupported scheme
-            return self._from_path(Path(source), mime_type)
+            return self._from_path(Path(source), options)
         if isinstance(source, os.PathLike):
-            return self._from_path(Path(source), mime_type)
+            return self._from_path(Path(source), options)
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return self._from_bytes(source, mime_type)
+            return self._from_bytes(source, options)
         if hasattr(source, "read"):
-            return self._from_stream(source, mime_type)
+            return self._from_stream(source, options)
         raise VideoSourceError(
             f"Cannot load a video from a {type(source).__name__}: pass an http(s) URL, a "
             "data: URL, a path, bytes or a binary file object."
         )
 
-    def _from_path(self, path: Path, mime_type: str | None) -> str:
-        try:
+    def _from_path(self, path: Path, options: _PartOptions) -> str:
+        with _reading(path):
             size = path.stat().st_size
             if not path.is_file():
                 raise VideoSourceError(f"{path} is not a regular file; pass a video file.")
             with path.open("rb") as stream:
                 head = stream.read(256)
-                mime = self._mime(head, mime_type, path.name, str(path))
-                self._check_size(size, mime, f"The video file {path}")
+                mime = self._mime(head, options.mime_type, path.name, str(path))
+                if self._must_fit(size, mime, f"The video file {path}"):
+                    return self._fitted(path, options)
                 stream.seek(0)
                 return encode_data_url(stream, size, mime)
-        except FileNotFoundError:
-            raise VideoSourceError(
-                f"Video file not found: {path}. Check the path (relative paths are resolved "
-                f"from {Path.cwd()})."
-            ) from None
-        except PermissionError:
-            raise VideoSourceError(
-                f"Cannot read the video file {path}: permission denied."
-            ) from None
-        except IsADirectoryError:
-            raise VideoSourceError(f"{path} is a folder; pass a video file.") from None
-        except OSError as error:
-            raise VideoSourceError(f"Cannot read the video file {path}: {error}.") from None
 
-    def _from_bytes(self, data: bytes | bytearray | memoryview, mime_type: str | None) -> str:
+    def _from_bytes(self, data: bytes | bytearray | memoryview, options: _PartOptions) -> str:
         view = memoryview(data)
-        mime = self._mime(bytes(view[:256]), mime_type, None, "These bytes")
-        self._check_size(len(view), mime, "The video bytes")
+        mime = self._mime(bytes(view[:256]), options.mime_type, None, "These bytes")
+        if self._must_fit(len(view), mime, "The video bytes"):
+            return self._fitted(bytes(view), options)
         return encode_bytes_data_url(view, mime)
 
-    def _from_stream(self, stream: IO[bytes], mime_type: str | None) -> str:
+    def _from_stream(self, stream: IO[bytes], options: _PartOptions) -> str:
         name = getattr(stream, "name", None)
         label = f"The video stream {name}" if isinstance(name, str) else "The video stream"
         try:
-            if stream.seekable():
-                start = stream.tell()
-                size = stream.seek(0, os.SEEK_END) - start
-                stream.seek(start)
-                head = stream.read(256)
-                stream.seek(start)
-                mime = self._mime(head, mime_type, name if isinstance(name, str) else None, label)
-                self._check_size(size, mime, label)
-                return encode_data_url(stream, size, mime)
-            return self._from_bytes(stream.read(), mime_type)
+            if not stream.seekable():
+                return self._from_bytes(stream.read(), options)
+            start = stream.tell()
+            size = stream.seek(0, os.SEEK_END) - start
+            stream.seek(start)
+            head = stream.read(256)
+            stream.seek(start)
+            mime = self._mime(
+                head, options.mime_type, name if isinstance(name, str) else None, label
+            )
+            if self._must_fit(size, mime, label):
+                return self._fitted(stream.read(), options)
+            return encode_data_url(stream, size, mime)
         except OSError as error:
             raise VideoSourceError(f"Cannot read {label.lower()}: {error}.") from None
+
+    def _must_fit(self, size: int, mime: str, label: str) -> bool:
+        """Check the size limits; say whether the video has to be re-encoded."""
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise VideoTooLargeError(
+                f"{label} is {size / _MB:.1f} MB, over this loader's max_bytes of "
+                f"{self.max_bytes / _MB:.1f} MB.",
+                size=size,
+                limit=self.max_bytes,
+            )
+        if self.fit == "always":
+            return True
+        if data_url_length(size, mime) <= MAX_BASE64_BYTES:
+            return False
+        if self.fit:
+            return True
+        raise _too_large(size, mime, label)
+
+    def _fitted(
+        self,
+        local: Path | bytes,
+        options: _PartOptions,
+        start: float | None = None,
+        end: float | None = None,
+    ) -> str:
+        """Re-encode ``local`` (or its ``start``-``end`` range) at MiMo's frame size."""
+        from langchain_mimo_video.media import fit_video
+
+        result = fit_video(
+            local,
+            fps=options.fps,
+            media_resolution=options.media_resolution,
+            force=True,
+            start=start,
+            end=end,
+        )
+        assert isinstance(result.path, Path)  # forced: always a new file
+        return _encode_and_remove(result.path)
+
+    def _clip(
+        self, source: VideoSource, start: float | None, end: float | None, options: _PartOptions
+    ) -> str:
+        local = self._local_media(source, "cut")
+        if isinstance(local, Path):
+            with _reading(local):
+                size = local.stat().st_size
+                with local.open("rb") as stream:
+                    self._mime(stream.read(256), options.mime_type, local.name, str(local))
+        else:
+            size = len(local)
+            self._mime(local[:256], options.mime_type, None, "These bytes")
+        if self.max_bytes is not None and size > self.max_bytes:
+            raise VideoTooLargeError(
+                f"The video is {size / _MB:.1f} MB, over this loader's max_bytes of "
+                f"{self.max_bytes / _MB:.1f} MB.",
+                size=size,
+                limit=self.max_bytes,
+            )
+        if self.fit:
+            return self._fitted(local, options, start, end)
+        from langchain_mimo_video.media import clip_video, probe
+
+        begin = 0.0 if start is None else start
+        finish = probe(local).duration if end is None else end
+        path = clip_video(local, begin, finish)
+        clipped_size = path.stat().st_size
+        if data_url_length(clipped_size, "video/mp4") > MAX_BASE64_BYTES:
+            path.unlink(missing_ok=True)
+            raise _too_large(clipped_size, "video/mp4", "The clip")
+        return _encode_and_remove(path)
+
+    def _local_media(self, source: VideoSource, action: str) -> Path | bytes:
+        """A local copy to cut: a path, or bytes (data URLs decoded, streams read)."""
+        if isinstance(source, str):
+            lowered = source[:8].lower()
+            if lowered.startswith(("http://", "https://")):
+                raise VideoValidationError(
+                    f"MiMo has no server-side start/end offsets, and this package does not "
+                    f"download URL videos to {action} them. Download the video and pass the "
+                    "file (it is cut locally), or send the whole URL and name the time range "
+                    "in your question."
+                )
+            if lowered.startswith("data:"):
+                return _decode_data_url(validate_video_url(source))
+            return Path(source)
+        if isinstance(source, os.PathLike):
+            return Path(source)
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return bytes(source)
+        if hasattr(source, "read"):
+            return source.read()
+        raise VideoSourceError(
+            f"Cannot {action} a video from a {type(source).__name__}: pass a path, bytes, a "
+            "binary file object or a data: URL."
+        )
 
     def _mime(self, head: bytes, given: str | None, name: str | None, label: str) -> str:
         if given:
@@ -636,21 +845,48 @@ class VideoLoader:
                     "not start like MP4, MOV, AVI or WMV. Check the file, or convert it to MP4."
                 )
             mime = sniffed
-        if mime not in DOCUMENTED_VIDEO_TYPES:
+        if mime not in DOCUMENTED_VIDEO_TYPES and self.fit != "always":
             warnings.warn(
                 f"{label} is {mime}; MiMo documents only MP4, MOV, AVI and WMV, so it may be "
-                "rejected. VideoLoader(fit=True) re-encodes to MP4.",
+                "rejected. VideoLoader(fit='always') re-encodes to MP4.",
                 stacklevel=5,
             )
         return mime
 
-    def _check_size(self, size: int, mime: str, label: str) -> None:
-        if self.max_bytes is not None and size > self.max_bytes:
-            raise VideoTooLargeError(
-                f"{label} is {size / _MB:.1f} MB, over this loader's max_bytes of "
-                f"{self.max_bytes / _MB:.1f} MB.",
-                size=size,
-                limit=self.max_bytes,
-            )
-        if data_url_length(size, mime) > MAX_BASE64_BYTES:
-            raise _too_large(size, mime, label)
+
+@dataclass(frozen=True)
+class _PartOptions:
+    fps: float
+    media_resolution: str
+    mime_type: str | None
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the OS's errors about ``path`` into VideoSourceError with a clear message."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise VideoSourceError(
+            f"Video file not found: {path}. Check the path (relative paths are resolved "
+            f"from {Path.cwd()})."
+        ) from None
+    except PermissionError:
+        raise VideoSourceError(f"Cannot read the video file {path}: permission denied.") from None
+    except IsADirectoryError:
+        raise VideoSourceError(f"{path} is a folder; pass a video file.") from None
+    except OSError as error:
+        raise VideoSourceError(f"Cannot read the video file {path}: {error}.") from None
+
+
+def _decode_data_url(url: str) -> bytes:
+    return binascii.a2b_base64(url.split(",", 1)[1])
+
+
+def _encode_and_remove(video: Path) -> str:
+    """Encode a re-encoded MP4 as a data URL, deleting the temporary file afterwards."""
+    try:
+        with video.open("rb") as stream:
+            return encode_data_url(stream, video.stat().st_size, "video/mp4")
+    finally:
+        video.unlink(missing_ok=True)

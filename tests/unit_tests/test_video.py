@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import itertools
 import math
 import tracemalloc
 from pathlib import Path
@@ -20,6 +21,8 @@ from langchain_mimo_video import (
     make_video_part,
 )
 from langchain_mimo_video.limits import MAX_BASE64_BYTES
+from langchain_mimo_video.media import probe
+from langchain_mimo_video.tokens import estimate_video_tokens, frame_size
 from langchain_mimo_video.video import (
     VideoDefaults,
     base64_length,
@@ -391,7 +394,7 @@ def test_oversize_file_is_refused_before_reading(tmp_path: Path) -> None:
         stream.truncate(38 * 1024 * 1024)  # sparse: costs no disk, base64 is ~53 MB
     tracemalloc.start()
     with pytest.raises(VideoTooLargeError) as caught:
-        VideoLoader().load(path)
+        VideoLoader(fit=False).load(path)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 1_000_000  # refused from the file's size, not after reading it
@@ -426,3 +429,107 @@ def test_unsupported_source_type() -> None:
 async def test_aload_matches_load(tmp_path: Path) -> None:
     path = make_video(tmp_path / "clip.mp4", duration=0.3)
     assert await VideoLoader().aload(path) == VideoLoader().load(path)
+
+
+# -- fit, clips and segments ----------------------------------------------------
+
+
+def _decoded(part: dict) -> bytes:
+    return base64.b64decode(part["video_url"]["url"].split(",", 1)[1])
+
+
+def test_oversize_file_is_fitted_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "huge.mp4"
+    with path.open("wb") as stream:
+        stream.write(video_bytes(width=320, height=240, duration=1.0, audio=True))
+        stream.truncate(38 * 1024 * 1024)  # padding after the video: base64 ~53 MB
+    before = probe(path)
+    part = VideoLoader(fps=2).load(path)
+    assert part["video_url"]["url"].startswith("data:video/mp4;base64,")
+    fitted = probe(_decoded(part))
+    assert len(part["video_url"]["url"]) < MAX_BASE64_BYTES
+    assert (fitted.width, fitted.height) == frame_size(before.duration, 320, 240, 2)
+    assert fitted.video_codec == "h264"
+    assert fitted.has_audio
+    assert estimate_video_tokens(fitted.duration, fitted.width, fitted.height) == (
+        estimate_video_tokens(before.duration, before.width, before.height)
+    )
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_fit_always_re_encodes_small_videos_too(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "clip.avi", container="avi", width=640, height=360, duration=1.0)
+    part = VideoLoader(fit="always", fps=1, media_resolution="default").load(path)
+    info = probe(_decoded(part))
+    assert info.container == "mp4"
+    assert (info.width, info.height) == frame_size(1.0, 640, 360, 1)
+    assert part["fps"] == 1
+
+
+def test_fit_mode_is_validated() -> None:
+    with pytest.raises(VideoValidationError, match="fit must be"):
+        VideoLoader(fit="sometimes")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fit", [True, False])
+def test_load_a_clip(tmp_path: Path, fit: bool) -> None:
+    path = make_video(tmp_path / "long.mp4", duration=4.0, fps=10, audio=True, width=160, height=96)
+    part = VideoLoader(fit=fit).load(path, start=1.0, end=2.5)
+    info = probe(_decoded(part))
+    assert info.duration == pytest.approx(1.5, abs=0.1)  # within one frame
+    assert info.has_audio
+
+
+def test_clip_of_bytes_and_data_urls(tmp_path: Path) -> None:
+    data = video_bytes(duration=3.0, fps=10)
+    data_url = "data:video/mp4;base64," + base64.b64encode(data).decode()
+    for source in (data, data_url, io.BytesIO(data)):
+        part = VideoLoader().load(source, start=0.5)
+        assert probe(_decoded(part)).duration == pytest.approx(2.5, abs=0.1)
+
+
+def test_clip_range_is_validated(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "v.mp4", duration=2.0)
+    with pytest.raises(VideoValidationError, match="before end"):
+        VideoLoader().load(path, start=1.5, end=1.0)
+    with pytest.raises(VideoValidationError, match="past the end"):
+        VideoLoader().load(path, start=5.0)
+
+
+def test_url_clips_are_explained_not_attempted() -> None:
+    with pytest.raises(VideoValidationError, match="no server-side start/end offsets"):
+        VideoLoader().load(URL, start=10, end=20)
+
+
+def test_clip_of_a_non_video(tmp_path: Path) -> None:
+    path = tmp_path / "notes.mp4"
+    path.write_text("not a video")
+    with pytest.raises(VideoSourceError, match="not a video"):
+        VideoLoader().load(path, start=0, end=1)
+
+
+def test_split_covers_the_video_with_overlap(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "talk.mp4", duration=7.0, fps=10, audio=True)
+    segments = VideoLoader(fps=1).split(path, segment_seconds=3, overlap_seconds=1)
+    ranges = [(s.start, s.end) for s in segments]
+    assert ranges[0][0] == 0
+    assert ranges[-1][1] == pytest.approx(probe(path).duration)
+    for (_, previous_end), (start, _) in itertools.pairwise(ranges):
+        assert previous_end - start == pytest.approx(1.0)  # overlap honoured, no gap
+    for segment in segments:
+        info = probe(_decoded(segment.part))
+        assert info.duration == pytest.approx(segment.end - segment.start, abs=0.1)
+        assert segment.part["fps"] == 1
+        assert len(segment.part["video_url"]["url"]) < MAX_BASE64_BYTES
+
+
+def test_iter_segments_is_lazy(tmp_path: Path) -> None:
+    path = make_video(tmp_path / "talk.mp4", duration=6.0, fps=10)
+    segments = VideoLoader().iter_segments(path, segment_seconds=2)
+    first = next(segments)
+    assert (first.start, first.end) == (0, 2)
+
+
+def test_split_refuses_urls() -> None:
+    with pytest.raises(VideoValidationError, match="Download the video"):
+        VideoLoader().split(URL, 10)
