@@ -9,6 +9,7 @@ VIDEO is an http(s) URL or a local file (default: the vendor's kitten example vi
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from langchain_core.messages import HumanMessage
 
@@ -17,10 +18,10 @@ from langchain_mimo_video import ChatMiMo, MiMoError, VideoLoader
 EXAMPLE_VIDEO = "https://example-files.cnbj1.mi-fds.com/example-files/video/video_example.mp4"
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], **chat_params: Any) -> int:
     video = argv[0] if argv else EXAMPLE_VIDEO
     question = argv[1] if len(argv) > 1 else "please describe the content of the video"
-    llm = ChatMiMo(model="mimo-v2.5", max_tokens=1024)
+    llm = ChatMiMo(model="mimo-v2.5", max_tokens=1024, **chat_params)
     try:
         part = VideoLoader(fps=2, media_resolution="default").load(video)
         reply = llm.invoke([HumanMessage(content=[part, {"type": "text", "text": question}])])
