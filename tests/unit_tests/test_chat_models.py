@@ -806,3 +806,26 @@ def test_profile_says_video_and_reasoning() -> None:
     assert profile["max_input_tokens"] == 1_000_000
     assert ChatMiMo(api_key=KEY, model="mimo-v2-flash").profile["video_inputs"] is False  # type: ignore[index]
     assert ChatMiMo(api_key=KEY, model="someone-else").profile is None
+
+
+def test_v1_stream_keeps_reasoning_and_tool_calls_apart(fake: FakeMiMo) -> None:
+    body = completion(
+        content="Checking.",
+        reasoning="Need the time.",
+        tool_calls=[
+            {
+                "id": "call_t",
+                "type": "function",
+                "function": {"name": "get_time", "arguments": '{"zone": "UTC"}'},
+            }
+        ],
+        finish_reason="tool_calls",
+    )
+    fake.reply_stream(stream_of(body))
+    llm = make_model(fake, output_version="v1").bind_tools([get_time])
+    total = _aggregate(list(llm.stream("time?")))
+    assert total.content == [
+        {"type": "reasoning", "reasoning": "Need the time.", "index": "lc_reasoning"},
+        {"type": "text", "text": "Checking.", "index": "lc_text"},
+        {"type": "tool_call", "name": "get_time", "args": {"zone": "UTC"}, "id": "call_t"},
+    ]

@@ -533,3 +533,13 @@ def test_iter_segments_is_lazy(tmp_path: Path) -> None:
 def test_split_refuses_urls() -> None:
     with pytest.raises(VideoValidationError, match="Download the video"):
         VideoLoader().split(URL, 10)
+
+
+def test_a_300_mb_local_file_becomes_a_working_part(tmp_path: Path) -> None:
+    path = tmp_path / "phone.mp4"
+    with path.open("wb") as stream:
+        stream.write(video_bytes(width=640, height=360, duration=2.0, audio=True))
+        stream.truncate(300_000_000)  # sparse: the real video plus padding, no disk cost
+    part = VideoLoader().load(path)
+    assert len(part["video_url"]["url"]) < MAX_BASE64_BYTES
+    assert probe(_decoded(part)).has_audio
