@@ -15,7 +15,13 @@ from langchain_mimo_video.errors import (
     VideoTooLargeError,
     VideoValidationError,
 )
-from langchain_mimo_video.video import VideoLoader, VideoPart, make_video_part
+from langchain_mimo_video.tools import WatchVideoTool
+from langchain_mimo_video.video import (
+    VideoLoader,
+    VideoPart,
+    VideoSegmentPart,
+    make_video_part,
+)
 
 try:
     __version__ = metadata.version("langchain-mimo-video")
@@ -33,9 +39,11 @@ __all__ = [
     "UnsupportedContentError",
     "VideoLoader",
     "VideoPart",
+    "VideoSegmentPart",
     "VideoSourceError",
     "VideoTooLargeError",
     "VideoValidationError",
+    "WatchVideoTool",
     "__version__",
     "make_video_part",
 ]

@@ -205,6 +205,12 @@ class ChatMiMo(BaseChatModel):
     The estimate probes every video (see :meth:`estimate_request`); set it to
     ``llm.profile["max_input_tokens"]`` to guard the model's context length.
     """
+    probe_private_urls: bool = True
+    """Let the token guard's probes of URL videos reach loopback and private addresses.
+
+    Turn it off (or pass ``probe_private_urls=False`` per call, as WatchVideoTool does) when
+    video URLs come from untrusted input.
+    """
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Other request fields, sent as given (e.g. ``frequency_penalty``)."""
     extra_body: dict[str, Any] | None = None
@@ -367,6 +373,7 @@ class ChatMiMo(BaseChatModel):
         }
         params = {**self._default_params, **kwargs}
         stream_usage = params.pop("stream_usage", self.stream_usage)
+        probe_private_urls = params.pop("probe_private_urls", self.probe_private_urls)
         thinking = params.pop("thinking", self.thinking)
         if "max_tokens" in params:  # the LangChain name, accepted per call too
             params["max_completion_tokens"] = params.pop("max_tokens")
@@ -382,7 +389,7 @@ class ChatMiMo(BaseChatModel):
         if self.extra_body:
             body.update(self.extra_body)
         if self.max_input_tokens is not None:
-            self._check_token_limit(body)
+            self._check_token_limit(body, probe_private_urls)
         return body
 
     async def _abuild_request(
@@ -400,10 +407,12 @@ class ChatMiMo(BaseChatModel):
             functools.partial(self._build_request, messages, stop, stream=stream, **kwargs)
         )
 
-    def _check_token_limit(self, body: Mapping[str, Any]) -> None:
+    def _check_token_limit(self, body: Mapping[str, Any], probe_private_urls: bool) -> None:
         limit = self.max_input_tokens
         assert limit is not None
-        estimate = estimate_request(body["messages"], body.get("tools"))
+        estimate = estimate_request(
+            body["messages"], body.get("tools"), allow_private_network=probe_private_urls
+        )
         if estimate.input_tokens <= limit:
             return
         advice = "shorten the text"

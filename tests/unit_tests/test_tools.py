@@ -1,0 +1,631 @@
+"""Unit tests for WatchVideoTool over the in-process FakeMiMo transport (no sockets)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, ToolMessage
+from langchain_tests.unit_tests import ToolsUnitTests
+from pydantic import ValidationError
+
+from langchain_mimo_video import ChatMiMo, MissingAPIKeyError, VideoLoader
+from langchain_mimo_video.media import probe
+from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
+from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body
+
+VIDEOS = Path(__file__).parents[1] / "data" / "videos"
+KEY = "sk-unit-test-key"
+ANSWER = "A kitten walks across the frame at 00:01."
+PUBLIC_IP = "93.184.215.14"
+
+
+class TestWatchVideoToolStandard(ToolsUnitTests):
+    """langchain-tests' unit suite."""
+
+    @property
+    def tool_constructor(self) -> type[WatchVideoTool]:
+        return WatchVideoTool
+
+    @property
+    def tool_constructor_params(self) -> dict[str, Any]:
+        return {"llm": ChatMiMo(api_key=KEY), "allowed_dirs": [VIDEOS]}
+
+    @property
+    def tool_invoke_params_example(self) -> dict[str, Any]:
+        return {"video": "kitten.mp4", "question": "What animal is in the video?", "fps": 1}
+
+
+# -- helpers -------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> FakeMiMo:
+    return FakeMiMo().reply_json(completion(ANSWER, reasoning="I look at the frames."))
+
+
+def make_tool(fake: FakeMiMo, **kwargs: Any) -> WatchVideoTool:
+    llm = ChatMiMo(api_key=KEY, max_retries=0, **fake.clients())
+    kwargs.setdefault("allowed_dirs", [VIDEOS])
+    return WatchVideoTool(llm=llm, **kwargs)
+
+
+async def call(tool: WatchVideoTool, mode: str, args: dict[str, Any]) -> ToolMessage:
+    """Invoke the tool the way an agent does (with a ToolCall), sync or async."""
+    tool_call = {"type": "tool_call", "id": "call_1", "name": "watch_video", "args": args}
+    result = tool.invoke(tool_call) if mode == "sync" else await tool.ainvoke(tool_call)
+    assert isinstance(result, ToolMessage)
+    return result
+
+
+def sent_parts(fake: FakeMiMo) -> list[dict[str, Any]]:
+    """The content parts of the user message of the last request."""
+    messages = fake.last.body["messages"]
+    assert messages[-1]["role"] == "user"
+    parts: list[dict[str, Any]] = messages[-1]["content"]
+    return parts
+
+
+def resolve_to(monkeypatch: pytest.MonkeyPatch, address: str) -> list[str]:
+    """Make every DNS lookup answer ``address``; returns the names looked up."""
+    looked_up: list[str] = []
+
+    def fake_getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        looked_up.append(host)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, 6, "", (address, port or 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+    return looked_up
+
+
+MODES = pytest.mark.parametrize("mode", ["sync", "async"])
+
+
+# -- arguments reach MiMo --------------------------------------------------------
+
+
+@MODES
+async def test_arguments_reach_mimo_as_a_video_part(fake: FakeMiMo, mode: str) -> None:
+    tool = make_tool(fake)
+    args = {"video": "kitten.mp4", "question": "What moves?", "fps": 1, "media_resolution": "max"}
+    message = await call(tool, mode, args)
+    assert message.status == "success"
+    assert message.content == ANSWER
+    body = fake.last.body
+    assert body["messages"][0] == {"role": "system", "content": DEFAULT_PROMPT}
+    video, text = sent_parts(fake)
+    expected = VideoLoader(fps=1, media_resolution="max").load(VIDEOS / "kitten.mp4")
+    assert video == dict(expected)
+    assert video["fps"] == 1
+    assert video["media_resolution"] == "max"
+    assert text == {"type": "text", "text": "What moves?"}
+
+
+async def test_tool_defaults_apply_when_the_agent_sets_nothing(fake: FakeMiMo) -> None:
+    tool = make_tool(fake, fps=0.5, media_resolution="max", prompt="Answer in French.")
+    await call(tool, "async", {"video": "clip.mov", "question": "Colours?"})
+    assert fake.last.body["messages"][0] == {"role": "system", "content": "Answer in French."}
+    video, _ = sent_parts(fake)
+    assert (video["fps"], video["media_resolution"]) == (0.5, "max")
+
+
+def test_empty_prompt_sends_no_system_message(fake: FakeMiMo) -> None:
+    make_tool(fake, prompt="").invoke({"video": "clip.mov", "question": "Colours?"})
+    assert [m["role"] for m in fake.last.body["messages"]] == ["user"]
+
+
+@MODES
+async def test_start_and_end_cut_the_local_file(fake: FakeMiMo, mode: str, tmp_path: Path) -> None:
+    tool = make_tool(fake)
+    args = {"video": "traffic.mp4", "question": "What changes?", "start": 2, "end": 4.5}
+    await call(tool, mode, args)
+    video, text = sent_parts(fake)
+    clip = tmp_path / "sent.mp4"
+    clip.write_bytes(base64.b64decode(video["video_url"]["url"].split(",", 1)[1]))
+    assert probe(clip).duration == pytest.approx(2.5, abs=0.1)  # cut locally, 6 s -> 2.5 s
+    assert text["text"].startswith("What changes?")
+    assert "starts at 00:02 of the full video" in text["text"]
+
+
+def test_a_public_url_is_sent_as_is_and_never_fetched(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up = resolve_to(monkeypatch, PUBLIC_IP)
+    url = "https://videos.example.com/match.mp4?t=1"
+    result = make_tool(fake).invoke({"video": url, "question": "Who wins?", "fps": 2})
+    assert result == ANSWER
+    video, _ = sent_parts(fake)
+    assert video == {
+        "type": "video_url",
+        "video_url": {"url": url},
+        "fps": 2,
+        "media_resolution": "default",
+    }
+    assert looked_up == ["videos.example.com"]  # checked by name; sockets are disabled here
+
+
+def test_allow_private_urls_sends_internal_urls(fake: FakeMiMo) -> None:
+    tool = make_tool(fake, allow_private_urls=True)
+    assert tool.invoke({"video": "http://localhost:8000/a.mp4", "question": "?"}) == ANSWER
+    video, _ = sent_parts(fake)
+    assert video["video_url"]["url"] == "http://localhost:8000/a.mp4"
+
+
+# -- the result --------------------------------------------------------------------
+
+
+@MODES
+async def test_result_is_the_answer_text_without_reasoning(fake: FakeMiMo, mode: str) -> None:
+    message = await call(make_tool(fake), mode, {"video": "clip.avi", "question": "What?"})
+    assert message.content == ANSWER
+    assert isinstance(message.content, str)
+    assert "frames" not in message.content  # the reasoning stays out
+
+
+def test_long_answers_are_truncated_with_a_marker() -> None:
+    fake = FakeMiMo().reply_json(completion("0123456789" * 10))
+    result = make_tool(fake, max_answer_chars=25).invoke({"video": "clip.avi", "question": "?"})
+    assert result == "0123456789012345678901234\n[answer truncated: 75 more characters not shown]"
+
+
+def test_short_answers_are_not_marked(fake: FakeMiMo) -> None:
+    assert make_tool(fake, max_answer_chars=len(ANSWER)).invoke(
+        {"video": "clip.avi", "question": "?"}
+    ) == (ANSWER)
+    assert make_tool(fake, max_answer_chars=None).invoke(
+        {"video": "clip.avi", "question": "?"}
+    ) == (ANSWER)
+
+
+@MODES
+async def test_reasoning_only_reply_says_the_cap_was_used_up(mode: str) -> None:
+    fake = FakeMiMo().reply_json(
+        completion("", reasoning="Let me count the frames...", finish_reason="length")
+    )
+    tool = make_tool(fake)
+    tool.chat_model.max_tokens = 8
+    message = await call(tool, mode, {"video": "clip.avi", "question": "What?"})
+    assert message.status == "error"
+    assert "MiMo gave no answer" in message.content
+    assert "max_tokens=8" in message.content
+
+
+def test_empty_reply_without_a_cap() -> None:
+    fake = FakeMiMo().reply_json(completion(None, finish_reason="content_filter"))
+    message = make_tool(fake).invoke({"video": "clip.avi", "question": "What?"})
+    assert message == "MiMo gave no answer: the answer was withheld by MiMo's content filter."
+
+
+# -- refusals ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> dict[str, Path]:
+    """An allowed folder with a video, a video outside it, and tricks between them."""
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    secret = tmp_path / "secret.mp4"
+    secret.write_bytes((VIDEOS / "clip.mov").read_bytes())
+    (allowed / "ok.mov").write_bytes((VIDEOS / "clip.mov").read_bytes())
+    (allowed / "escape.mp4").symlink_to(secret)
+    (allowed / "folder").mkdir()
+    (allowed / "loop").symlink_to(allowed / "loop")
+    (tmp_path / "outside_loop").symlink_to(tmp_path / "outside_loop")
+    (allowed / "notes.mp4").write_text("not a video at all")
+    os.mkfifo(allowed / "pipe.mp4")
+    return {"allowed": allowed, "secret": secret, "outside_loop": tmp_path / "outside_loop"}
+
+
+PATH_REFUSALS: list[tuple[Callable[[dict[str, Path]], str], str]] = [
+    (lambda d: str(d["secret"]), "is outside the folders"),
+    (lambda d: "escape.mp4", "is outside the folders"),  # symlink out of the folder
+    (lambda d: str(d["allowed"] / "escape.mp4"), "is outside the folders"),
+    (lambda d: "../secret.mp4", "is outside the folders"),
+    (lambda d: str(d["allowed"] / ".." / "secret.mp4"), "is outside the folders"),
+    (lambda d: "../missing.mp4", "is outside the folders"),  # no existence oracle outside
+    (lambda d: "/etc/passwd", "is outside the folders"),
+    (lambda d: "missing.mp4", "no file 'missing.mp4'"),
+    (lambda d: "folder", "not a regular file"),
+    (lambda d: "pipe.mp4", "not a regular file"),  # never opened: reading would hang
+    (lambda d: "loop", "cannot be opened"),
+    (lambda d: str(d["outside_loop"]), "is outside the folders"),
+    (lambda d: "../outside_loop", "is outside the folders"),
+    (lambda d: "notes.mp4", "not a video container"),
+    (lambda d: "ftp://example.com/a.mp4", "ftp: URLs are not supported"),
+    (lambda d: "file:///etc/passwd", "file: URLs are not supported"),
+    (lambda d: "FILE:/etc/passwd", "file: URLs are not supported"),
+    (lambda d: "data:video/mp4;base64,AAAA", "data: URLs are not accepted"),
+    (lambda d: "javascript:alert(1)", "javascript: URLs are not supported"),
+    (lambda d: "http:///a.mp4", "not a valid http(s) URL"),
+]
+
+
+@MODES
+@pytest.mark.parametrize(("video", "reason"), PATH_REFUSALS)
+async def test_refusals_come_back_as_text_and_send_nothing(
+    fake: FakeMiMo,
+    layout: dict[str, Path],
+    mode: str,
+    video: Callable[[dict[str, Path]], str],
+    reason: str,
+) -> None:
+    tool = make_tool(fake, allowed_dirs=[layout["allowed"]])
+    message = await call(tool, mode, {"video": video(layout), "question": "What happens?"})
+    assert message.status == "error"
+    assert message.content.startswith("Cannot watch this video: ")
+    assert reason in message.content
+    assert str(layout["allowed"]) not in message.content.replace(video(layout), "")
+    assert fake.seen == []
+
+
+def test_symlinks_and_dots_inside_the_folder_are_fine(
+    fake: FakeMiMo, layout: dict[str, Path]
+) -> None:
+    allowed = layout["allowed"]
+    (allowed / "alias.mov").symlink_to(allowed / "ok.mov")
+    tool = make_tool(fake, allowed_dirs=[allowed])
+    for video in ("alias.mov", "folder/../ok.mov", str(allowed / "ok.mov")):
+        assert tool.invoke({"video": video, "question": "?"}) == ANSWER
+    assert len(fake.seen) == 3
+
+
+def test_relative_paths_are_looked_up_in_each_allowed_folder(
+    fake: FakeMiMo, layout: dict[str, Path]
+) -> None:
+    tool = make_tool(fake, allowed_dirs=[layout["allowed"], VIDEOS])
+    assert tool.invoke({"video": "kitten.mp4", "question": "?"}) == ANSWER
+    video, _ = sent_parts(fake)
+    assert video["video_url"] == VideoLoader().load(VIDEOS / "kitten.mp4")["video_url"]
+
+
+def test_no_local_files_without_allowed_dirs(fake: FakeMiMo) -> None:
+    tool = make_tool(fake, allowed_dirs=())
+    message = tool.invoke({"video": str(VIDEOS / "kitten.mp4"), "question": "?"})
+    assert message == (
+        "Cannot watch this video: this tool does not read local files; pass an http(s) URL."
+    )
+    assert fake.seen == []
+
+
+@MODES
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost/a.mp4",
+        "http://LOCALHOST./a.mp4",
+        "http://127.0.0.1:8080/a.mp4",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/a.mp4",
+        "http://[::ffff:127.0.0.1]/a.mp4",
+        "https://10.0.0.7/a.mp4",
+        "https://192.168.1.20/a.mp4",
+        "http://[fd00:ec2::254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://0.0.0.0/a.mp4",
+    ],
+)
+async def test_internal_urls_are_refused(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, mode: str, url: str
+) -> None:
+    resolve_to(monkeypatch, "127.0.0.1")  # what /etc/hosts says of localhost; no DNS here
+    message = await call(make_tool(fake), mode, {"video": url, "question": "?"})
+    assert message.status == "error"
+    assert message.content.startswith(f"Cannot watch this video: {url} does not point to a public")
+    assert fake.seen == []
+
+
+@MODES
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"])
+async def test_names_resolving_to_internal_addresses_are_refused(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, mode: str, address: str
+) -> None:
+    looked_up = resolve_to(monkeypatch, address)
+    url = "https://innocent-looking.example.com/a.mp4"
+    message = await call(make_tool(fake), mode, {"video": url, "question": "?"})
+    assert message.status == "error"
+    assert "does not point to a public internet address" in message.content
+    assert address not in message.content  # internal addresses are not revealed
+    assert looked_up == ["innocent-looking.example.com"]
+    assert fake.seen == []
+
+
+def test_names_that_do_not_resolve_are_refused(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dns(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    message = make_tool(fake).invoke({"video": "http://intranet.corp/a.mp4", "question": "?"})
+    assert "does not point to a public internet address" in message
+    assert fake.seen == []
+
+
+@MODES
+async def test_too_big_is_refused_from_stat_before_reading(
+    fake: FakeMiMo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    big = tmp_path / "huge.mp4"
+    with big.open("wb") as stream:
+        stream.write((VIDEOS / "clip.mov").read_bytes())
+        stream.truncate(2 * 1024**3)  # sparse: 2 GiB on paper, nothing on disk
+    opened: list[str] = []
+    real_open = Path.open
+
+    def spy_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        opened.append(self.name)
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", spy_open)
+    tool = make_tool(fake, allowed_dirs=[tmp_path], max_file_bytes=10_000_000)
+    tracemalloc.start()
+    try:
+        message = await call(tool, mode, {"video": "huge.mp4", "question": "?"})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert message.status == "error"
+    assert message.content == (
+        "Cannot watch this video: 'huge.mp4' is 2147.5 MB, over this tool's limit of 10.0 MB "
+        "for local files. Use a smaller file."
+    )
+    assert "huge.mp4" not in opened
+    assert peak < 1_000_000
+    assert fake.seen == []
+
+
+def test_time_range_on_a_url_explains_what_to_do(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resolve_to(monkeypatch, PUBLIC_IP)
+    message = make_tool(fake).invoke(
+        {"video": "https://example.com/a.mp4", "question": "?", "start": 10, "end": 20}
+    )
+    assert message.startswith("Cannot watch this video: MiMo has no server-side start/end")
+    assert "name the time range in your question" in message
+    assert fake.seen == []
+
+
+def test_token_limit_comes_back_with_advice(fake: FakeMiMo) -> None:
+    tool = make_tool(fake)
+    tool.chat_model.max_input_tokens = 20
+    message = tool.invoke({"video": "traffic.mp4", "question": "What?", "fps": 10})
+    assert message.startswith("Cannot watch this video: This request is estimated at")
+    assert "lower fps" in message
+    assert fake.seen == []
+
+
+# -- errors that are not the agent's -----------------------------------------------
+
+
+@MODES
+async def test_missing_key_raises_before_any_work(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    tool = WatchVideoTool(llm=ChatMiMo(**fake.clients()), allowed_dirs=[VIDEOS])
+    with pytest.raises(MissingAPIKeyError, match="MIMO_API_KEY"):
+        await call(tool, mode, {"video": "kitten.mp4", "question": "?"})
+    assert fake.seen == []
+
+
+def test_llm_is_built_lazily_so_no_key_is_needed_to_build_the_tool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    tool = WatchVideoTool()
+    assert tool.llm is None
+    monkeypatch.setenv("MIMO_API_KEY", "sk-later")
+    llm = tool.chat_model
+    assert llm.api_key is not None
+    assert llm.api_key.get_secret_value() == "sk-later"
+    assert tool.chat_model is llm  # built once
+
+
+@MODES
+async def test_api_400_comes_back_to_the_agent(mode: str) -> None:
+    fake = FakeMiMo().reply_json(
+        error_body(400, "Param Incorrect", "Multimodal data is corrupted"), status=400
+    )
+    message = await call(make_tool(fake), mode, {"video": "clip.avi", "question": "?"})
+    assert message.status == "error"
+    assert message.content.startswith("MiMo could not answer about this video: MiMo API error 400")
+    assert "Multimodal data is corrupted" in message.content
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, openai.AuthenticationError),
+        (402, openai.APIStatusError),
+        (403, openai.PermissionDeniedError),
+        (404, openai.NotFoundError),
+        (429, openai.RateLimitError),
+        (500, openai.InternalServerError),
+    ],
+)
+def test_deployment_api_errors_are_raised(status: int, error: type[Exception]) -> None:
+    fake = FakeMiMo().reply_json(error_body(status, "nope", "detail"), status=status)
+    with pytest.raises(error):
+        make_tool(fake).invoke({"video": "clip.avi", "question": "?"})
+
+
+def test_errors_raise_when_handle_tool_error_is_off(fake: FakeMiMo) -> None:
+    from langchain_core.tools import ToolException
+
+    tool = make_tool(fake, handle_tool_error=False)
+    with pytest.raises(ToolException, match="outside the folders"):
+        tool.invoke({"video": "../x.mp4", "question": "?"})
+
+
+# -- arguments and construction ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"video": "kitten.mp4", "question": "?", "fps": 20},
+        {"video": "kitten.mp4", "question": "?", "fps": 0.05},
+        {"video": "kitten.mp4", "question": "?", "media_resolution": "high"},
+        {"video": "kitten.mp4", "question": "?", "start": 3, "end": 1},
+        {"video": "kitten.mp4", "question": "?", "start": -1},
+        {"video": "", "question": "?"},
+        {"video": "kitten.mp4", "question": ""},
+        {"question": "?"},
+    ],
+)
+def test_bad_arguments_fail_validation(fake: FakeMiMo, args: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        make_tool(fake).invoke(args)
+    with pytest.raises(ValidationError):
+        WatchVideoInput(**args)
+    assert fake.seen == []
+
+
+class ScriptedModel(GenericFakeChatModel):
+    """Replies from a script; takes tools like a real chat model (and ignores them)."""
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> ScriptedModel:
+        return self
+
+
+def test_agents_get_bad_arguments_back_as_a_message(fake: FakeMiMo) -> None:
+    from langchain.agents import create_agent
+
+    bad = {"name": "watch_video", "args": {"video": "a.mp4", "question": "?", "fps": 99}}
+    script = [AIMessage("", tool_calls=[{**bad, "id": "c1"}]), AIMessage("Sorry.")]
+    agent = create_agent(ScriptedModel(messages=iter(script)), [make_tool(fake)])
+    result = agent.invoke({"messages": [("user", "Watch a.mp4")]})
+    message = result["messages"][2]
+    assert isinstance(message, ToolMessage)
+    assert message.status == "error"
+    assert "fps" in message.content
+    assert result["messages"][-1].content == "Sorry."
+    assert fake.seen == []
+
+
+def test_schema_the_model_sees() -> None:
+    schema = WatchVideoTool().tool_call_schema.model_json_schema()
+    assert schema["required"] == ["video", "question"]
+    assert list(schema["properties"]) == [
+        "video",
+        "question",
+        "fps",
+        "media_resolution",
+        "start",
+        "end",
+    ]
+    fps = schema["properties"]["fps"]["anyOf"][0]
+    assert (fps["minimum"], fps["maximum"]) == (0.1, 10)
+    assert schema["properties"]["media_resolution"]["anyOf"][0]["enum"] == ["default", "max"]
+
+
+def test_description_says_whether_local_files_are_available() -> None:
+    assert "Local files are not available" in WatchVideoTool().description
+    with_dirs = WatchVideoTool(allowed_dirs=[VIDEOS]).description
+    assert "Local files are not available" not in with_dirs
+    assert "local video file" in with_dirs
+    assert WatchVideoTool(description="Mine.").description == "Mine."
+
+
+def test_allowed_dirs_are_resolved_and_a_single_folder_is_accepted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "videos").mkdir()
+    assert WatchVideoTool(allowed_dirs="videos").allowed_dirs == (tmp_path / "videos",)
+    assert WatchVideoTool(allowed_dirs=[Path("videos"), "."]).allowed_dirs == (
+        tmp_path / "videos",
+        tmp_path,
+    )
+
+
+def test_loader_or_loader_settings_not_both() -> None:
+    loader = VideoLoader(fps=1)
+    assert WatchVideoTool(loader=loader).video_loader is loader
+    with pytest.raises(ValidationError, match="either loader= or fps="):
+        WatchVideoTool(loader=loader, fps=3)
+
+
+def test_loader_settings_are_validated() -> None:
+    with pytest.raises(ValidationError, match="outside MiMo's range"):
+        WatchVideoTool(fps=11)
+    with pytest.raises(ValidationError):
+        WatchVideoTool(media_resolution="huge")
+    built = WatchVideoTool(fps=1, media_resolution="max", fit=False, max_file_bytes=5)
+    loader = built.video_loader
+    assert (loader.fps, loader.media_resolution, loader.fit, loader.max_bytes) == (
+        1,
+        "max",
+        False,
+        5,
+    )
+
+
+def test_a_custom_loader_is_used(fake: FakeMiMo) -> None:
+    tool = make_tool(fake, loader=VideoLoader(fps=0.2, media_resolution="max"))
+    tool.invoke({"video": "clip.avi", "question": "?"})
+    video, _ = sent_parts(fake)
+    assert (video["fps"], video["media_resolution"]) == (0.2, "max")
+
+
+def test_mimo_call_is_traced_under_the_tool_run(fake: FakeMiMo) -> None:
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    class Recorder(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.events: list[tuple[str, Any]] = []
+
+        def on_tool_start(self, *args: Any, run_id: Any, **kwargs: Any) -> None:
+            self.events.append(("tool", run_id))
+
+        def on_chat_model_start(self, *args: Any, parent_run_id: Any, **kwargs: Any) -> None:
+            self.events.append(("chat", parent_run_id))
+
+    recorder = Recorder()
+    make_tool(fake).invoke({"video": "clip.avi", "question": "?"}, config={"callbacks": [recorder]})
+    (tool_event, tool_run), (chat_event, parent) = recorder.events
+    assert (tool_event, chat_event) == ("tool", "chat")
+    assert parent == tool_run
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize(("allow_private", "probed"), [(False, False), (True, True)])
+def test_token_guard_probes_of_agent_urls_stay_public(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, allow_private: bool, probed: bool
+) -> None:
+    """A name that passed the tool's check but resolves to loopback later is not fetched."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+    monkeypatch.setattr("langchain_mimo_video.tools.check_public_url", lambda url: None)
+    tool = make_tool(fake, allow_private_urls=allow_private)
+    tool.chat_model.max_input_tokens = 100_000
+    try:
+        tool.invoke({"video": url, "question": "What?"})
+    finally:
+        server.shutdown()
+    assert bool(hits) is probed
+    assert len(fake.seen) == 1  # the request itself still went out
