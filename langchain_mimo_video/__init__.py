@@ -3,7 +3,9 @@
 from importlib import metadata
 
 from langchain_mimo_video.chat_models import ChatMiMo
+from langchain_mimo_video.document_loaders import VideoDescriptionLoader
 from langchain_mimo_video.errors import (
+    EmptyDescriptionError,
     MediaError,
     MiMoError,
     MissingAPIKeyError,
@@ -30,6 +32,7 @@ except metadata.PackageNotFoundError:  # running from a source tree
 
 __all__ = [
     "ChatMiMo",
+    "EmptyDescriptionError",
     "MediaError",
     "MiMoError",
     "MissingAPIKeyError",
@@ -37,6 +40,7 @@ __all__ = [
     "TokenLimitError",
     "UnsafeSourceError",
     "UnsupportedContentError",
+    "VideoDescriptionLoader",
     "VideoLoader",
     "VideoPart",
     "VideoSegmentPart",

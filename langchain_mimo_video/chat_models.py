@@ -76,6 +76,8 @@ class _ClientCache:
     def __init__(self) -> None:
         self.sync: openai.OpenAI | None = None
         self.async_: openai.AsyncOpenAI | None = None
+        # The event loop the async client's connections belong to.
+        self.async_loop: asyncio.AbstractEventLoop | None = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
         return _ClientCache()
@@ -326,12 +328,25 @@ class ChatMiMo(BaseChatModel):
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
-        """The async openai SDK client, built on first use."""
-        if self._clients.async_ is None:
+        """The async openai SDK client, built on first use in each event loop.
+
+        Its connection pool belongs to the loop it was used in, so a model used from
+        several ``asyncio.run`` calls gets a fresh client in each new loop.
+        """
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        cached = self._clients.async_
+        stale = loop is not None and self._clients.async_loop not in (None, loop)
+        if cached is None or (stale and self.http_async_client is None):
             kwargs = self._client_kwargs()
             if self.http_async_client is not None:
                 kwargs["http_client"] = self.http_async_client
             self._clients.async_ = openai.AsyncOpenAI(**kwargs)
+        if loop is not None:
+            self._clients.async_loop = loop
+        assert self._clients.async_ is not None
         return self._clients.async_
 
     # -- request -----------------------------------------------------------------

@@ -82,7 +82,16 @@ class StreamInterruptedError(MiMoError):
         self.partial_content = partial_content
 
 
+class EmptyDescriptionError(MiMoError):
+    """MiMo answered a video with no description text.
+
+    This happens when ``max_tokens`` is spent on reasoning before the answer starts: raise
+    ``max_tokens`` on the chat model, or switch reasoning off (``thinking=False``).
+    """
+
+
 __all__ = [
+    "EmptyDescriptionError",
     "MediaError",
     "MiMoError",
     "MissingAPIKeyError",

@@ -70,6 +70,7 @@ _INSTALL_HINT: Final = (
 # stays clean for a model and for a person, and a "veryfast" x264 preset keeps encoding far
 # quicker than real time on two cores; decoding the source is usually the slower half.
 _DEFAULT_CRF: Final = 27
+_ENCODER_THREADS: Final = 4
 _MAX_AUTO_CRF: Final = 36  # the retry after an oversized result never goes past this
 _X264_PRESET: Final = "veryfast"
 # The token formula measures audio at 24 kHz, which suggests the server's audio encoder
@@ -1113,7 +1114,9 @@ class _VideoSink:
         self.stream.pix_fmt = "yuv420p"
         self.stream.time_base = time_base
         self.stream.codec_context.time_base = time_base
-        self.stream.codec_context.thread_count = 0  # x264 picks its thread count
+        # A fixed count, not 0 (x264's "1.5 x cores"): x264's output depends on its thread
+        # count, and the same video must encode to the same bytes on every machine.
+        self.stream.codec_context.thread_count = _ENCODER_THREADS
         self.stream.codec_context.thread_type = "FRAME"
         self.stream.options = {"crf": str(plan.crf), "preset": _X264_PRESET}
 

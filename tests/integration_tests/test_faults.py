@@ -173,3 +173,13 @@ def test_429_honours_retry_after(
     reply = local_llm(server, max_retries=1).invoke("Say hello.")
     assert reply.content
     assert pauses == [7.0]  # the server's Retry-After, not the SDK's own backoff
+
+
+def test_one_model_across_event_loops(server: MiMoContractServer) -> None:
+    import asyncio
+
+    llm = local_llm(server, max_retries=0)
+    first = asyncio.run(llm.ainvoke("Say hello."))
+    second = asyncio.run(llm.ainvoke("Say hello."))  # the first loop and its pool are gone
+    assert first.content == second.content
+    assert len(server.chat_requests) == 2

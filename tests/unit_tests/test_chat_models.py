@@ -829,3 +829,28 @@ def test_v1_stream_keeps_reasoning_and_tool_calls_apart(fake: FakeMiMo) -> None:
         {"type": "text", "text": "Checking.", "index": "lc_text"},
         {"type": "tool_call", "name": "get_time", "args": {"zone": "UTC"}, "id": "call_t"},
     ]
+
+
+def test_one_model_serves_several_event_loops(fake: FakeMiMo) -> None:
+    import asyncio
+
+    fake.reply_json(completion(content="again"))
+    llm = make_model(fake)
+    first = asyncio.run(llm.ainvoke("x"))
+    client = llm.async_client
+    second = asyncio.run(llm.ainvoke("x"))  # the first loop is closed by now
+    assert first.content == second.content == "again"
+    assert len(fake.seen) == 2
+    assert llm.async_client is client  # a user's http_async_client is kept as given
+
+
+def test_a_new_event_loop_gets_a_new_sdk_client() -> None:
+    import asyncio
+
+    llm = ChatMiMo(api_key=KEY)
+
+    async def client_in_loop() -> object:
+        return llm.async_client
+
+    first = asyncio.run(client_in_loop())
+    assert asyncio.run(client_in_loop()) is not first
