@@ -89,7 +89,12 @@ def message_to_mimo(message: BaseMessage, video_defaults: VideoDefaults) -> dict
             "content": _text_only(message.content, "function message"),
         }
     elif isinstance(message, ChatMessage):
-        wire = {"role": message.role, "content": _user_content(message.content, video_defaults)}
+        content: Any = (
+            _user_content(message.content, video_defaults)
+            if message.role == "user"
+            else _text_only(message.content, f"{message.role} message")
+        )
+        wire = {"role": message.role, "content": content}
     else:
         raise UnsupportedContentError(
             f"Messages of type {type(message).__name__} cannot be sent to MiMo; use "
@@ -112,6 +117,11 @@ def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dic
     if isinstance(part, str):
         return {"type": "text", "text": part}
     kind = part.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise UnsupportedContentError(
+            "Every content part needs a 'type' (e.g. 'text', 'video_url', 'image_url'); got a "
+            f"part with keys {sorted(map(str, part))[:6]}."
+        )
     if kind == "text":
         return {"type": "text", "text": part.get("text", "")}
     if kind in ("video_url", "video"):
@@ -133,7 +143,13 @@ def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dic
     if kind == "audio":
         return _audio_part(part)
     if kind == "image_url":
-        return {"type": "image_url", "image_url": _url_object(part["image_url"])}
+        image = _url_object(part.get("image_url"))
+        if not image.get("url"):
+            raise UnsupportedContentError(
+                "An 'image_url' part needs an 'image_url' object with a 'url' (an http(s) or "
+                "data: URL)."
+            )
+        return {"type": "image_url", "image_url": image}
     if kind == "input_audio":
         return _audio_part(part)
     if kind == "text-plain":
@@ -147,7 +163,9 @@ def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dic
 
 
 def _url_object(value: Any) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {"url": str(value)}
+    if isinstance(value, Mapping):
+        return dict(value)
+    return {"url": value} if isinstance(value, str) else {}
 
 
 def _data_url_or_url(part: Mapping[str, Any], default_mime: str) -> str:
@@ -177,7 +195,12 @@ def _image_part(part: Mapping[str, Any]) -> dict[str, Any]:
 
 def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
     if part.get("type") == "input_audio":
-        audio = dict(part.get("input_audio") or {})
+        if not isinstance(part.get("input_audio"), Mapping):
+            raise UnsupportedContentError(
+                "An 'input_audio' part needs an 'input_audio' object with 'data' (a URL or a "
+                "'data:audio/...;base64,...' URL)."
+            )
+        audio = dict(part["input_audio"])
         data = str(audio.get("data", ""))
         audio_format = audio.pop("format", None)
         if audio_format and not data.startswith(("data:", "http://", "https://")):

@@ -227,6 +227,15 @@ class ChatMiMo(BaseChatModel):
 
     # -- validation ------------------------------------------------------------
 
+    def __init__(self, **data: Any) -> None:
+        # Checked before pydantic sees them, so a bad value raises this package's
+        # VideoValidationError (not pydantic's wrapper) and True or "2" are not coerced.
+        if "video_fps" in data:
+            validate_fps(data["video_fps"])
+        if "video_media_resolution" in data:
+            validate_media_resolution(data["video_media_resolution"])
+        super().__init__(**data)
+
     @field_validator("video_fps")
     @classmethod
     def _check_video_fps(cls, value: float) -> float:
@@ -301,6 +310,9 @@ class ChatMiMo(BaseChatModel):
                 "MIMO_BASE_URL, e.g. https://token-plan-cn.xiaomimimo.com/v1."
             )
         return self.api_key.get_secret_value()
+
+    def _secret(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key is not None else None
 
     def _client_kwargs(self) -> dict[str, Any]:
         key = self._key()
@@ -513,7 +525,7 @@ class ChatMiMo(BaseChatModel):
                 self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         body = self._build_request(messages, stop, **kwargs)
-        with _mimo_errors():
+        with _mimo_errors(self._secret()):
             response = self.client.chat.completions.create(**self._sdk_arguments(body))
         return _chat_result(response.model_dump(exclude_unset=True))
 
@@ -529,7 +541,7 @@ class ChatMiMo(BaseChatModel):
                 self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         body = await self._abuild_request(messages, stop, **kwargs)
-        with _mimo_errors():
+        with _mimo_errors(self._secret()):
             response = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
         return _chat_result(response.model_dump(exclude_unset=True))
 
@@ -542,7 +554,7 @@ class ChatMiMo(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         body = self._build_request(messages, stop, stream=True, **kwargs)
         assembler = _StreamAssembler()
-        with _mimo_errors():
+        with _mimo_errors(self._secret()):
             stream = self.client.chat.completions.create(**self._sdk_arguments(body))
             with stream:
                 for raw in stream:
@@ -565,7 +577,7 @@ class ChatMiMo(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = await self._abuild_request(messages, stop, stream=True, **kwargs)
         assembler = _StreamAssembler()
-        with _mimo_errors():
+        with _mimo_errors(self._secret()):
             stream = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
             async with stream:
                 async for raw in stream:
@@ -793,7 +805,7 @@ class _StreamAssembler:
 
 
 @contextmanager
-def _mimo_errors() -> Iterator[None]:
+def _mimo_errors(secret: str | None = None) -> Iterator[None]:
     """Re-raise SDK status errors with MiMo's error detail and a hint in the message.
 
     The exception keeps its SDK class (``openai.BadRequestError`` and so on), so callers'
@@ -803,7 +815,10 @@ def _mimo_errors() -> Iterator[None]:
     try:
         yield
     except openai.APIStatusError as error:
-        raise _with_mimo_detail(error) from error
+        clean = _with_mimo_detail(error, secret)
+        if secret and secret in f"{error.message} {error.body}":
+            raise clean from None  # the original's text holds the key: do not chain it
+        raise clean from error
 
 
 _STATUS_HINTS = {
@@ -817,8 +832,28 @@ _STATUS_HINTS = {
 }
 
 
-def _with_mimo_detail(error: openai.APIStatusError) -> openai.APIStatusError:
-    body = error.body if isinstance(error.body, Mapping) else {}
+def _redact(value: Any, secret: str | None) -> Any:
+    """``value`` with every occurrence of ``secret`` masked (in nested dicts and lists too)."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return value.replace(secret, "***")
+    if isinstance(value, Mapping):
+        return {key: _redact(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact(item, secret) for item in value]
+    return value
+
+
+def _with_mimo_detail(
+    error: openai.APIStatusError, secret: str | None = None
+) -> openai.APIStatusError:
+    """The same SDK error, its message led by MiMo's detail, with ``secret`` masked.
+
+    A server or proxy may echo request headers in its error body; the key must not travel
+    on into logs and traces.
+    """
+    body = _redact(error.body, secret) if isinstance(error.body, Mapping) else {}
     if isinstance(body.get("error"), Mapping):
         body = body["error"]
     detail = [str(body[key]) for key in ("message", "param") if body.get(key)]
@@ -832,7 +867,7 @@ def _with_mimo_detail(error: openai.APIStatusError) -> openai.APIStatusError:
     if detail:
         text += ": " + " - ".join(detail)
     elif error.message:
-        text += f": {error.message}"
+        text += f": {_redact(error.message, secret)}"
     if hint:
         text += f" [{hint}]"
-    return type(error)(text, response=error.response, body=error.body)
+    return type(error)(text, response=error.response, body=_redact(error.body, secret))

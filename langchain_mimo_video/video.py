@@ -23,10 +23,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Literal, TypedDict
+from urllib.parse import urlsplit
 
 from typing_extensions import NotRequired
 
 from langchain_mimo_video.errors import (
+    MiMoError,
     UnsupportedContentError,
     VideoSourceError,
     VideoTooLargeError,
@@ -52,6 +54,7 @@ _MB: Final = 1_000_000
 _ENCODE_CHUNK: Final = 3 * 1024 * 1024
 # Base64 is checked in pieces of this many characters (a multiple of 4).
 _DECODE_CHUNK: Final = 4 * 1024 * 1024
+_VIDEO_MIME = re.compile(r"video/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _DATA_URL = re.compile(r"^data:(?P<mime>[^;,]*)(?P<params>(?:;[^;,]*)*),", re.IGNORECASE)
 
 
@@ -87,6 +90,15 @@ class VideoDefaults:
 # ---------------------------------------------------------------------------
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for an error message: cut short, and never failing itself."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int too long to print
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def validate_fps(value: Any) -> float:
     """Check an ``fps`` value against MiMo's documented range [0.1, 10].
 
@@ -103,11 +115,11 @@ def validate_fps(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise VideoValidationError(
             f"fps must be a number between {MIN_FPS} and {MAX_FPS} (frames sampled per second), "
-            f"got {value!r} of type {type(value).__name__}."
+            f"got {_shown(value)} of type {type(value).__name__}."
         )
     if not MIN_FPS <= value <= MAX_FPS:  # also rejects NaN
         raise VideoValidationError(
-            f"fps={value!r} is outside MiMo's range [{MIN_FPS}, {MAX_FPS}]. Use a lower fps "
+            f"fps={_shown(value)} is outside MiMo's range [{MIN_FPS}, {MAX_FPS}]. Use a lower fps "
             "for long videos (fewer tokens) and a higher one for fast motion."
         )
     fps: float = value
@@ -123,7 +135,7 @@ def validate_media_resolution(value: Any) -> str:
     """
     if value not in MEDIA_RESOLUTIONS:
         raise VideoValidationError(
-            f"media_resolution={value!r} is not one of {list(MEDIA_RESOLUTIONS)}: use "
+            f"media_resolution={_shown(value)} is not one of {list(MEDIA_RESOLUTIONS)}: use "
             "'default' (balanced) or 'max' (small objects and fine text, more tokens)."
         )
     return str(value)
@@ -157,6 +169,15 @@ def validate_video_url(url: Any, *, check_payload: bool = True) -> str:
         raise VideoValidationError(
             f"MiMo fetches videos only from http(s) URLs, got {_shorten(url)!r}. For a local "
             "file pass its path to VideoLoader, which sends it as a base64 data URL."
+        )
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # e.g. a malformed IPv6 literal
+        host = None
+    if not host:
+        raise VideoValidationError(
+            f"The video URL {_shorten(url)!r} has no host name; MiMo needs a full public "
+            "URL such as 'https://example.com/clip.mp4'."
         )
     return url
 
@@ -204,6 +225,11 @@ def _validate_data_url(url: str, check_payload: bool) -> None:
 def _check_base64(text: str, start: int) -> None:
     """Decode ``text[start:]`` strictly, a piece at a time, so memory stays bounded."""
     end = len(text)
+    if text.find("=", start, end - 2) != -1:
+        raise VideoValidationError(
+            "This video data URL's base64 is broken: it has '=' padding before its end. "
+            "Re-encode the whole file in one piece with standard base64."
+        )
     if (end - start) % 4:
         raise VideoValidationError(
             f"This video data URL's base64 is broken: its length ({end - start} characters) "
@@ -524,7 +550,7 @@ class VideoLoader:
         max_bytes: int | None = None,
     ) -> None:
         if fit not in (True, False, "always"):
-            raise VideoValidationError(f"fit must be True, False or 'always', got {fit!r}.")
+            raise VideoValidationError(f"fit must be True, False or 'always', got {_shown(fit)}.")
         self.fps = validate_fps(fps)
         self.media_resolution = validate_media_resolution(media_resolution)
         self.fit: FitMode = fit
@@ -827,17 +853,17 @@ class VideoLoader:
         )
 
     def _mime(self, head: bytes, given: str | None, name: str | None, label: str) -> str:
+        if not head:
+            raise VideoSourceError(f"{label} is empty, not a video.")
         if given:
-            if not given.startswith("video/"):
+            mime = given.strip().lower()
+            if not _VIDEO_MIME.fullmatch(mime):
                 raise VideoValidationError(
-                    f"mime_type must be a video type such as 'video/mp4', got {given!r}."
+                    f"mime_type must be a video type such as 'video/mp4', got {_shown(given)}."
                 )
-            mime = given
         else:
             sniffed = sniff_video_mime(head)
             if sniffed is None:
-                if not head:
-                    raise VideoSourceError(f"{label} is empty, not a video.")
                 by_name = _mime_from_name(name) if name else None
                 hint = f" (its name suggests {by_name})" if by_name else ""
                 raise VideoSourceError(
@@ -866,6 +892,8 @@ def _reading(path: Path) -> Iterator[None]:
     """Turn the OS's errors about ``path`` into VideoSourceError with a clear message."""
     try:
         yield
+    except MiMoError:
+        raise  # already ours (VideoTooLargeError is also a ValueError)
     except FileNotFoundError:
         raise VideoSourceError(
             f"Video file not found: {path}. Check the path (relative paths are resolved "
@@ -877,6 +905,8 @@ def _reading(path: Path) -> Iterator[None]:
         raise VideoSourceError(f"{path} is a folder; pass a video file.") from None
     except OSError as error:
         raise VideoSourceError(f"Cannot read the video file {path}: {error}.") from None
+    except ValueError as error:  # a NUL byte or an unencodable character in the path
+        raise VideoSourceError(f"Cannot use {_shown(str(path))} as a file path: {error}.") from None
 
 
 def _decode_data_url(url: str) -> bytes:

@@ -4,8 +4,6 @@ Every case must raise a subclass of :class:`MiMoError` whose message names the r
 fix. Every case that is a message input is sent through a real ``ChatMiMo`` (invoke,
 stream and ainvoke) pointed at a local ``MiMoContractServer`` on loopback, and the server's
 request log must stay empty: the input is refused before anything is sent.
-
-Cases marked ``xfail(strict=True)`` are bugs of the package (see their reasons).
 """
 
 from __future__ import annotations
@@ -18,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import openai
-import pydantic
 import pytest
 from langchain_core.messages import (
     BaseMessage,
@@ -90,21 +86,6 @@ class MessageCase:
     fragment: str  # a regular expression searched in the message
 
 
-BUG_PIECE_BOUNDARY = pytest.mark.xfail(
-    reason="BUG: video._check_base64 decodes the payload in independent 4 MiB pieces with "
-    "strict_mode, so '=' padding that ends a piece followed by more data is accepted; the "
-    "request is sent and MiMo answers 400 'invalid base64'.",
-    raises=openai.BadRequestError,
-    strict=True,
-)
-BUG_HOSTLESS_URL = pytest.mark.xfail(
-    reason="BUG: validate_video_url checks only the scheme, so 'https://' (no host) is accepted "
-    "and sent; MiMo cannot download it and answers 400.",
-    raises=openai.BadRequestError,
-    strict=True,
-)
-
-
 def case(
     case_id: str, messages: Messages, error: type[MiMoError], fragment: str, *marks: Any
 ) -> Any:
@@ -161,7 +142,7 @@ MESSAGE_CASES = [
     case("relative-path-as-url", ask(video("clips/clip.mp4")), V, HTTP_ONLY),
     case("absolute-path-as-url", ask(video("/srv/clip.mp4")), V, HTTP_ONLY),
     case("empty-url", ask(video("")), V, r"A video URL must be a non-empty string"),
-    case("https-without-host", ask(video("https://")), V, r"host", BUG_HOSTLESS_URL),
+    case("https-without-host", ask(video("https://")), V, r"host"),
     # data URLs: video/* MIME type, base64, clean, not empty, at most 50 MB
     case(
         "data-url-image-mime",
@@ -202,7 +183,6 @@ MESSAGE_CASES = [
         padding_at_a_decode_piece_boundary,
         V,
         r"base64 is broken",
-        BUG_PIECE_BOUNDARY,
     ),
     # standard blocks
     case(
@@ -385,19 +365,6 @@ def test_missing_api_key(
     assert server.requests == []
 
 
-BUG_CONSTRUCTOR_WRAPPED = pytest.mark.xfail(
-    reason="BUG: ChatMiMo checks video_fps / video_media_resolution inside pydantic, which "
-    "wraps the VideoValidationError in pydantic.ValidationError (not a MiMoError).",
-    raises=pydantic.ValidationError,
-    strict=True,
-)
-BUG_CONSTRUCTOR_COERCED = pytest.mark.xfail(
-    reason="BUG: pydantic's lax mode turns video_fps=True / '2' into 1.0 / 2.0 before the fps "
-    "check runs, where a video part refuses both as not a number.",
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     ("options", "fragment"),
     [
@@ -405,37 +372,31 @@ BUG_CONSTRUCTOR_COERCED = pytest.mark.xfail(
             {"video_fps": 12},
             r"fps=12(\.0)? is outside MiMo's range",
             id="video_fps-12",
-            marks=BUG_CONSTRUCTOR_WRAPPED,
         ),
         pytest.param(
             {"video_fps": 0},
             r"is outside MiMo's range",
             id="video_fps-0",
-            marks=BUG_CONSTRUCTOR_WRAPPED,
         ),
         pytest.param(
             {"video_fps": float("nan")},
             r"is outside MiMo's range",
             id="video_fps-nan",
-            marks=BUG_CONSTRUCTOR_WRAPPED,
         ),
         pytest.param(
             {"video_media_resolution": "high"},
             r"'default' \(balanced\) or 'max'",
             id="video_media_resolution-high",
-            marks=BUG_CONSTRUCTOR_WRAPPED,
         ),
         pytest.param(
             {"video_fps": True},
             r"fps must be a number",
             id="video_fps-bool",
-            marks=BUG_CONSTRUCTOR_COERCED,
         ),
         pytest.param(
             {"video_fps": "2"},
             r"fps must be a number",
             id="video_fps-string",
-            marks=BUG_CONSTRUCTOR_COERCED,
         ),
     ],
 )
