@@ -1163,7 +1163,11 @@ class _VideoSink:
         if rotation in (90, 270):
             width, height = height, width
         picture = frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
-        return _rotate_yuv420p(self._av, picture, rotation) if rotation else picture
+        picture = _rotate_yuv420p(self._av, picture, rotation) if rotation else picture
+        # A decoded frame keeps its source picture type, and x264 obeys it: left as is,
+        # every frame would be forced to P (or I), with no B-frames and twice the bytes.
+        picture.pict_type = self._av.video.frame.PictureType.NONE
+        return picture
 
     def _mux(self, packets: list[Any]) -> None:
         for packet in packets:

@@ -854,3 +854,28 @@ def test_a_new_event_loop_gets_a_new_sdk_client() -> None:
 
     first = asyncio.run(client_in_loop())
     assert asyncio.run(client_in_loop()) is not first
+
+
+def test_loader_data_urls_are_not_decoded_again_on_every_send(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    import langchain_mimo_video.video as video
+    from langchain_mimo_video import VideoLoader
+    from tests.videos import video_bytes
+
+    checks: list[int] = []
+    real_check = video._check_base64
+    monkeypatch.setattr(video, "_check_base64", lambda t, s: checks.append(1) or real_check(t, s))
+    fake.reply_json(completion())
+    llm = make_model(fake)
+    data = video_bytes(duration=0.3)
+    part = VideoLoader().load(data)
+    llm.invoke([HumanMessage(content=[part, "?"])])
+    llm.invoke([HumanMessage(content=[part, "?"]), AIMessage("a"), HumanMessage("more?")])
+    assert checks == []  # encoded by this package: known clean
+    foreign = "data:video/mp4;base64," + base64.b64encode(data).decode()
+    llm.invoke([HumanMessage(content=[{**part, "video_url": {"url": foreign}}, "?"])])
+    assert checks == [1]  # a data URL from elsewhere is decoded in full
+    assert fake.seen[0].body["messages"][0]["content"][0]["video_url"]["url"] == foreign
