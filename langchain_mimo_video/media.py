@@ -29,10 +29,12 @@ import io
 import ipaddress
 import math
 import os
+import queue
 import re
 import socket
 import ssl
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -1219,6 +1221,71 @@ def _transcode(av: Any, source: Path | bytes, plan: _Plan, output: Path) -> None
         raise MediaError(f"Re-encoding {label} failed: {err}") from err
 
 
+class _DecodeAhead:
+    """Demux and decode in a worker thread, a few packets ahead of the encoder.
+
+    FFmpeg releases the GIL while it decodes and encodes, so decoding the next frames
+    while x264 encodes the current one uses a second core, as the ffmpeg tool does.
+    Yields ``(stream index, frames, packet pts, packet time base)``.
+    """
+
+    _END: Final = object()
+
+    def __init__(self, av: Any, container: Any, streams: list[Any], depth: int = 8) -> None:
+        self._av = av
+        self._container = container
+        self._streams = streams
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mimo-decode", daemon=True)
+
+    def __enter__(self) -> _DecodeAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a worker waiting on a full queue
+            with contextlib.suppress(queue.Empty):
+                self._queue.get(timeout=0.05)
+        self._thread.join()
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=0.05)
+                return True
+        return False
+
+    def _run(self) -> None:
+        try:
+            for packet in self._container.demux(*self._streams):
+                if self._stop.is_set():
+                    return
+                try:
+                    frames = packet.decode()
+                except self._av.InvalidDataError:
+                    # Like ffmpeg, skip a damaged packet: the previous frame (or silence)
+                    # covers it.
+                    continue
+                item = (packet.stream.index, frames, packet.pts, packet.time_base)
+                if not self._put(item):
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            self._put(error)
+        finally:
+            self._put(self._END)
+
+    def __iter__(self) -> Iterator[tuple[int, list[Any], Any, Any]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+
 def _pump(
     av: Any,
     container: Any,
@@ -1235,27 +1302,26 @@ def _pump(
     last_video_time = -step
     beyond: set[int] = set()
     streams = [video_in] if audio_in is None else [video_in, audio_in]
-    for packet in container.demux(*streams):
-        try:
-            frames = packet.decode()
-        except av.InvalidDataError:
-            # Like ffmpeg, skip a damaged packet: the previous frame (or silence) covers it.
-            continue
-        if packet.stream.index == video_in.index:
-            for frame in frames:
-                time = frame.time
-                last_video_time = time - origin if time is not None else last_video_time + step
-                video.add(frame, last_video_time)
-        elif audio is not None:
-            for frame in frames:
-                audio.add(frame)
-        timed = packet.pts is not None and packet.time_base is not None
-        if timed and float(packet.pts * packet.time_base) - origin > horizon:
-            beyond.add(packet.stream.index)
-        video_full = video.done or video_in.index in beyond
-        audio_full = audio is None or audio.done or audio_in.index in beyond
-        if video_full and audio_full:
-            break
+    with _DecodeAhead(av, container, streams) as decoded:
+        for index, frames, pts, time_base in decoded:
+            if index == video_in.index:
+                for frame in frames:
+                    time = frame.time
+                    last_video_time = time - origin if time is not None else last_video_time + step
+                    video.add(frame, last_video_time)
+            elif audio is not None:
+                for frame in frames:
+                    audio.add(frame)
+            if (
+                pts is not None
+                and time_base is not None
+                and float(pts * time_base) - origin > horizon
+            ):
+                beyond.add(index)
+            video_full = video.done or video_in.index in beyond
+            audio_full = audio is None or audio.done or audio_in.index in beyond
+            if video_full and audio_full:
+                break
 
 
 def _even(value: int) -> int:

@@ -18,7 +18,9 @@ import functools
 import mimetypes
 import os
 import re
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,7 +152,7 @@ def validate_video_url(url: Any, *, check_payload: bool = True) -> str:
     Args:
         url: the URL to check.
         check_payload: decode a data URL's base64 to prove it is clean (always skipped
-            for an :class:`EncodedDataURL`, which this package encoded itself).
+            for a data URL this package encoded itself).
 
     Raises:
         VideoValidationError: for another scheme, a bad data URL or a non-video MIME type.
@@ -212,7 +214,7 @@ def _validate_data_url(url: str, check_payload: bool) -> None:
     start = match.end()
     if start == len(url):
         raise VideoValidationError("This video data URL has an empty payload.")
-    if check_payload and not isinstance(url, EncodedDataURL):
+    if check_payload and url not in _encoded_here:
         _check_base64(url, start)
     if mime not in DOCUMENTED_VIDEO_TYPES:
         warnings.warn(
@@ -411,21 +413,43 @@ def _mime_from_name(name: str) -> str | None:
 # ---------------------------------------------------------------------------
 
 
-class EncodedDataURL(str):
-    """A ``data:`` URL this package base64-encoded itself, so its payload is known clean.
+class _EncodedHere:
+    """Remembers the data URLs this package encoded, whose base64 is therefore clean.
 
-    Sending checks a foreign data URL by decoding all of it (about 100 ms for 50 MB, on
-    every turn it stays in the history); for these it skips that decode.
+    Sending checks a data URL by decoding all of it (about 100 ms for 50 MB, on every turn
+    it stays in the history); for these it can skip that. They are known by length and
+    ``hash()``: Python caches a string's hash, so for the very string :class:`VideoLoader`
+    returned the lookup costs nothing, and strings of other lengths are never hashed.
     """
 
-    __slots__ = ()
+    def __init__(self, capacity: int = 256) -> None:
+        self._keys: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._lengths: dict[int, int] = {}
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def add(self, url: str) -> None:
+        key = (len(url), hash(url))
+        with self._lock:
+            if key in self._keys:
+                self._keys.move_to_end(key)
+                return
+            self._keys[key] = None
+            self._lengths[key[0]] = self._lengths.get(key[0], 0) + 1
+            if len(self._keys) > self._capacity:
+                (length, _), _ = self._keys.popitem(last=False)
+                self._lengths[length] -= 1
+                if not self._lengths[length]:
+                    del self._lengths[length]
+
+    def __contains__(self, url: str) -> bool:
+        if len(url) not in self._lengths:
+            return False
+        with self._lock:
+            return (len(url), hash(url)) in self._keys
 
 
-def _as_encoded(buffer: bytearray) -> EncodedDataURL:
-    """Turn the buffer into an EncodedDataURL holding at most two copies at any time."""
-    text = buffer.decode("ascii")
-    buffer.clear()  # the caller's buffer goes before the subclass copy is made
-    return EncodedDataURL(text)
+_encoded_here = _EncodedHere()
 
 
 def base64_length(size: int) -> int:
@@ -452,7 +476,7 @@ def _too_large(size: int, mime_type: str, what: str) -> VideoTooLargeError:
     )
 
 
-def encode_data_url(stream: IO[bytes], size: int, mime_type: str) -> EncodedDataURL:
+def encode_data_url(stream: IO[bytes], size: int, mime_type: str) -> str:
     """Base64-encode ``size`` bytes from ``stream`` into a ``data:`` URL.
 
     The text is written piece by piece into one preallocated buffer, so the peak memory is
@@ -482,10 +506,12 @@ def encode_data_url(stream: IO[bytes], size: int, mime_type: str) -> EncodedData
         position += len(encoded)
         del piece, encoded  # do not hold the last piece while the str is built
     del buffer[position:]
-    return _as_encoded(buffer)
+    url = buffer.decode("ascii")
+    _encoded_here.add(url)
+    return url
 
 
-def encode_bytes_data_url(data: bytes | bytearray | memoryview, mime_type: str) -> EncodedDataURL:
+def encode_bytes_data_url(data: bytes | bytearray | memoryview, mime_type: str) -> str:
     """Base64-encode in-memory video bytes into a ``data:`` URL (see :func:`encode_data_url`)."""
     view = memoryview(data)
     prefix = f"data:{mime_type};base64,".encode("ascii")
@@ -497,7 +523,9 @@ def encode_bytes_data_url(data: bytes | bytearray | memoryview, mime_type: str) 
         buffer[position : position + len(encoded)] = encoded
         position += len(encoded)
         del encoded
-    return _as_encoded(buffer)
+    url = buffer.decode("ascii")
+    _encoded_here.add(url)
+    return url
 
 
 # ---------------------------------------------------------------------------

@@ -875,7 +875,8 @@ def test_loader_data_urls_are_not_decoded_again_on_every_send(
     llm.invoke([HumanMessage(content=[part, "?"])])
     llm.invoke([HumanMessage(content=[part, "?"]), AIMessage("a"), HumanMessage("more?")])
     assert checks == []  # encoded by this package: known clean
-    foreign = "data:video/mp4;base64," + base64.b64encode(data).decode()
+    other = video_bytes(duration=0.4)
+    foreign = "data:video/mp4;base64," + base64.b64encode(other).decode()
     llm.invoke([HumanMessage(content=[{**part, "video_url": {"url": foreign}}, "?"])])
     assert checks == [1]  # a data URL from elsewhere is decoded in full
-    assert fake.seen[0].body["messages"][0]["content"][0]["video_url"]["url"] == foreign
+    assert fake.seen[-1].body["messages"][0]["content"][0]["video_url"]["url"] == foreign

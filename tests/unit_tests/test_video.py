@@ -543,3 +543,19 @@ def test_a_300_mb_local_file_becomes_a_working_part(tmp_path: Path) -> None:
     part = VideoLoader().load(path)
     assert len(part["video_url"]["url"]) < MAX_BASE64_BYTES
     assert probe(_decoded(part)).has_audio
+
+
+def test_encoded_here_remembers_by_content_and_forgets_the_oldest() -> None:
+    from langchain_mimo_video.video import _EncodedHere
+
+    seen = _EncodedHere(capacity=2)
+    first, second, third = "data:video/mp4;base64,AAAA", "data:video/mp4;base64,BBBB", "x" * 9
+    seen.add(first)
+    assert first in seen
+    assert "".join(["data:video/mp4;base64,", "AAAA"]) in seen  # an equal string
+    assert second not in seen  # same length, other content
+    seen.add(second)
+    seen.add(third)
+    assert first not in seen  # the oldest was forgotten
+    assert second in seen
+    assert third in seen
