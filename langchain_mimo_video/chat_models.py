@@ -294,8 +294,9 @@ class ChatMiMo(BaseChatModel):
         )
         if params.get("temperature") is not None:
             ls_params["ls_temperature"] = params["temperature"]
-        if params.get("max_completion_tokens") is not None:
-            ls_params["ls_max_tokens"] = params["max_completion_tokens"]
+        max_tokens = params.get("max_tokens", params.get("max_completion_tokens"))
+        if max_tokens is not None:
+            ls_params["ls_max_tokens"] = max_tokens
         if stop or self.stop:
             ls_params["ls_stop"] = stop or self.stop
         return ls_params

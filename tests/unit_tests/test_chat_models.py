@@ -880,3 +880,11 @@ def test_loader_data_urls_are_not_decoded_again_on_every_send(
     llm.invoke([HumanMessage(content=[{**part, "video_url": {"url": foreign}}, "?"])])
     assert checks == [1]  # a data URL from elsewhere is decoded in full
     assert fake.seen[-1].body["messages"][0]["content"][0]["video_url"]["url"] == foreign
+
+
+def test_langsmith_params_follow_per_call_overrides() -> None:
+    llm = ChatMiMo(api_key=KEY, max_tokens=99)
+    params = llm._get_ls_params(model="mimo-v2-omni", max_tokens=7, temperature=0.5)
+    assert params["ls_model_name"] == "mimo-v2-omni"
+    assert params["ls_max_tokens"] == 7
+    assert params["ls_temperature"] == 0.5
