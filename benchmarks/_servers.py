@@ -6,11 +6,10 @@
   time the client path of large requests without the contract server's decoding;
 * a static file server that honours ``Range``, counting the bytes it sends.
 
-Every server here answers with TCP_NODELAY. Python's ``http.server`` writes the status
+Every server here answers with TCP_NODELAY (``disable_nagle_algorithm``, which the
+contract server sets on its own handler too). Python's ``http.server`` writes the status
 line and headers, then the body, as two sends; with Nagle's algorithm on, the second one
-waits for the client's delayed ACK, which stalls a loopback request by about 40 ms (the
-contract server shows this: a 1.4 ms request takes 44 ms). The stall is the server's, not
-the client's, so the benchmarks switch it off.
+waits for the client's delayed ACK and a loopback request stalls by about 40 ms.
 """
 
 from __future__ import annotations
@@ -31,13 +30,6 @@ from typing import Any
 from benchmarks._common import REPO_ROOT
 
 API_KEY = "bench-key"
-
-
-def contract_server_nodelay() -> None:
-    """Make the contract server's handler answer with TCP_NODELAY (see the module doc)."""
-    from tests.mimo_server import server
-
-    server._Handler.disable_nagle_algorithm = True
 
 
 @contextlib.contextmanager
@@ -228,11 +220,10 @@ def file_server(files: dict[str, Path]) -> Iterator[_FileServer]:
 
 
 def main() -> int:
-    """Serve the contract server (with TCP_NODELAY) until terminated; print its base URL."""
+    """Serve the contract server until terminated; print its base URL."""
     parser = argparse.ArgumentParser(description="MiMo contract server for the benchmarks")
     parser.add_argument("--api-key", default=API_KEY)
     args = parser.parse_args()
-    contract_server_nodelay()
     from tests.mimo_server import MiMoContractServer
 
     with MiMoContractServer(args.api_key) as server:

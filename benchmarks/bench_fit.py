@@ -9,15 +9,14 @@ Measured, as the median of ``--runs`` interleaved runs:
 * ``media.fit_video(path, fps=2, force=True)``: its wall time (and CPU time) as a fraction
   of the video's duration, the payload ratio (original bytes / fitted bytes), the data-URL
   sizes against the 50,000,000-byte limit, and the token estimate before and after;
-* the user path ``VideoLoader(fit=True).load(path)`` when ``VideoLoader`` has ``fit``
-  (once);
+* the user path ``VideoLoader(fit=True).load(path)``;
 * baseline: the same re-encode by the ffmpeg command line from the ``imageio-ffmpeg``
   wheel: the fitted file's frame size and frame rate, H.264 yuv420p at the same CRF and
   preset, mono 24 kHz AAC at the same bit rate, ``-movflags +faststart``.
 
-A labelled experiment runs beside them: fit_video with the frames' picture type cleared
-before encoding (see ``fit_clearing_pict_type``). ``--experiments`` adds timings of the
-pieces (decoding alone, threads, scaling); they also run when the time target is missed.
+The frame types (I, P, B) of both outputs are counted, to show x264 chose B-frames.
+``--experiments`` adds timings of the pieces (decoding alone, scaling, PyAV's and
+ffmpeg's); they also run when the time target is missed.
 
 Run from the repository root: ``python -m benchmarks.bench_fit [--quick]``.
 """
@@ -25,7 +24,6 @@ Run from the repository root: ``python -m benchmarks.bench_fit [--quick]``.
 from __future__ import annotations
 
 import argparse
-import inspect
 import resource
 import subprocess
 import time
@@ -159,15 +157,12 @@ def ffmpeg_command(
     *,
     width: int,
     height: int,
-    rate: float,
+    rate: float | Fraction,
     crf: int,
     preset: str,
-    threads: int | None = None,
 ) -> list[str]:
     """The reference re-encode: what fit_video does, as an ffmpeg command line."""
     command = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y"]
-    if threads is not None:
-        command += ["-threads", str(threads)]
     command += ["-i", str(source), "-map", "0:v:0", "-map", "0:a:0?"]
     # Keep the frames on the output grid first, then scale only those (as fit_video does).
     command += [
@@ -175,8 +170,6 @@ def ffmpeg_command(
         f"fps={Fraction(rate).limit_denominator(1000)},scale={width}:{height}:flags=area",
     ]
     command += ["-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p"]
-    if threads is not None:
-        command += ["-threads", str(threads)]
     command += ["-c:a", "aac", "-ac", "1", "-ar", "24000", "-b:a", "48k"]
     command += ["-movflags", "+faststart", str(output)]
     return command
@@ -203,46 +196,7 @@ def frame_types(path: Path) -> str:
     return " ".join(f"{name}:{count}" for name, count in sorted(counts.items()))
 
 
-# -- experiments -------------------------------------------------------------------------
-
-
-EXPERIMENT = "EXPERIMENT fit_video, pict_type cleared"
-
-
-def output_rate(media: Any, source_rate: float, fps: float) -> Fraction:
-    """The frame rate fit_video writes: four times ``fps``, at least 8, at most the source's."""
-    pick = getattr(media, "_output_rate", None)
-    if pick is not None:
-        return Fraction(pick(Fraction(source_rate) if source_rate else None, fps))
-    wanted = max(Fraction(fps).limit_denominator(1000) * 4, Fraction(8))
-    return min(wanted, Fraction(source_rate).limit_denominator(1000) or wanted, Fraction(60))
-
-
-def fit_clearing_pict_type(source: Path, output: Path) -> Any:
-    """EXPERIMENT: fit_video with each frame's picture type cleared before x264 sees it.
-
-    fit_video hands x264 frames that keep the decoder's ``pict_type`` (I or P; ``reformat``
-    copies it), and libavcodec's libx264 wrapper obeys a set picture type: every frame
-    becomes a P (or I) frame and x264 never uses B-frames. The ffmpeg CLI clears it.
-    This patches ``media._VideoSink._upright`` for one call to show the effect.
-    """
-    import av
-
-    from langchain_mimo_video import media
-
-    sink = media._VideoSink
-    original = sink._upright
-
-    def upright(self: Any, frame: Any) -> Any:
-        picture = original(self, frame)
-        picture.pict_type = av.video.frame.PictureType.NONE
-        return picture
-
-    sink._upright = upright  # type: ignore[method-assign]
-    try:
-        return media.fit_video(source, fps=2, force=True, output=output)
-    finally:
-        sink._upright = original  # type: ignore[method-assign]
+# -- the pieces (--experiments) -----------------------------------------------------
 
 
 def experiments(ffmpeg: str, source: Path, width: int, height: int, rate: Fraction) -> None:
@@ -251,10 +205,10 @@ def experiments(ffmpeg: str, source: Path, width: int, height: int, rate: Fracti
 
     quiet = [ffmpeg, "-hide_banner", "-loglevel", "error"]
 
-    def pyav_decode(thread_type: str, scale_every: int = 0) -> None:
+    def pyav_decode(scale_every: int = 0) -> None:
         with av.open(str(source)) as container:
             stream = container.streams.video[0]
-            stream.thread_type = thread_type
+            stream.thread_type = "AUTO"  # as fit_video
             for index, frame in enumerate(container.decode(stream)):
                 if scale_every and index % scale_every == 0:
                     frame.reformat(
@@ -271,19 +225,10 @@ def experiments(ffmpeg: str, source: Path, width: int, height: int, rate: Fracti
     every = max(1, round(source_rate / float(rate)))
     scale = f"fps={rate},scale={width}:{height}:flags=area"
     steps: list[tuple[str, Callable[[], Any], int]] = [
-        (
-            "PyAV: decode the video (thread_type AUTO, as fit_video)",
-            lambda: pyav_decode("AUTO"),
-            resource.RUSAGE_SELF,
-        ),
-        (
-            "PyAV: decode the video (thread_type FRAME)",
-            lambda: pyav_decode("FRAME"),
-            resource.RUSAGE_SELF,
-        ),
+        ("PyAV: decode the video", pyav_decode, resource.RUSAGE_SELF),
         (
             f"PyAV: decode + reformat every {every}th frame (AREA)",
-            lambda: pyav_decode("AUTO", every),
+            lambda: pyav_decode(every),
             resource.RUSAGE_SELF,
         ),
         ("ffmpeg: decode the video (-f null)", lambda: ffmpeg_null(), resource.RUSAGE_CHILDREN),
@@ -297,7 +242,7 @@ def experiments(ffmpeg: str, source: Path, width: int, height: int, rate: Fracti
     for label, action, who in steps:
         wall, cpu, _ = timed(action, who)
         rows.append((label, f"{wall:.2f}", f"{cpu:.2f}", f"{cpu / wall:.2f}"))
-    print("experiments: the pieces, one run each")
+    print("the pieces, one run each:")
     print(table(["step", "wall s", "CPU s", "cores used"], rows))
     print()
 
@@ -333,14 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         f"source: {source.name}, {megabytes(source.stat().st_size)}, {info.width}x{info.height}, "
         f"{info.duration:.1f} s at {info.frame_rate:g} fps, {info.video_codec}/{info.audio_codec}"
     )
-    crf = int(getattr(media, "_DEFAULT_CRF", 27))
-    preset = str(getattr(media, "_X264_PRESET", "veryfast"))
+    crf, preset = media._DEFAULT_CRF, media._X264_PRESET
     folder = work_dir("fit")
     ours_out, ffmpeg_out = folder / "fitted-ours.mp4", folder / "fitted-ffmpeg.mp4"
 
-    has_fit = "fit" in inspect.signature(VideoLoader).parameters
     width, height = frame_size(info.duration, info.width, info.height, 2, "default")
-    rate = output_rate(media, info.frame_rate, 2)
+    # The frame rate fit_video writes: four times fps, at least 8, at most the source's.
+    rate = media._output_rate(Fraction(info.frame_rate) if info.frame_rate else None, 2)
     command = ffmpeg_command(
         ffmpeg, source, ffmpeg_out, width=width, height=height, rate=rate, crf=crf, preset=preset
     )
@@ -354,20 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         url = VideoLoader(fit=True).load(source)["video_url"]["url"]
         return (len(url) - url.index(",") - 1) * 3 // 4  # the bytes it encodes
 
-    def fit_without_pict_type() -> int:
-        return int(fit_clearing_pict_type(source, folder / "fitted-experiment.mp4").fitted_bytes)
-
     def reference() -> int:
         subprocess.run(command, check=True, capture_output=True)
         return ffmpeg_out.stat().st_size
 
     variants: list[tuple[str, Callable[[], int], int]] = [
         ("fit_video", fit, resource.RUSAGE_SELF),
+        ("VideoLoader(fit=True).load", load, resource.RUSAGE_SELF),
         ("ffmpeg CLI (baseline)", reference, resource.RUSAGE_CHILDREN),
-        (EXPERIMENT, fit_without_pict_type, resource.RUSAGE_SELF),
     ]
-    if has_fit:
-        variants.insert(1, ("VideoLoader(fit=True).load", load, resource.RUSAGE_SELF))
     times: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in variants}
     sizes: dict[str, int] = {}
     for run in range(args.runs):
@@ -429,13 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         f"token estimate: before {result.tokens_before}, after {result.tokens_after} "
         f"(ffmpeg's output: {ffmpeg_info.width}x{ffmpeg_info.height}, {ffmpeg_info.duration:.3f} s)"
     )
-    print(
-        f"frame types: fit_video {frame_types(ours_out)}; ffmpeg {frame_types(ffmpeg_out)}; "
-        f"experiment {frame_types(folder / 'fitted-experiment.mp4')}"
-    )
-    if not has_fit:
-        print("VideoLoader has no fit parameter in this version: the user path is skipped")
-    elif sizes["VideoLoader(fit=True).load"] >= result.original_bytes:
+    print(f"frame types: fit_video {frame_types(ours_out)}; ffmpeg {frame_types(ffmpeg_out)}")
+    if sizes["VideoLoader(fit=True).load"] >= result.original_bytes:
         print("VideoLoader(fit=True) sent this source as it is (it fits the limit)")
     print()
 

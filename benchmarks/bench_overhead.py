@@ -41,7 +41,7 @@ from benchmarks._common import (
     require,
     table,
 )
-from benchmarks._servers import API_KEY, contract_server_nodelay, contract_server_process
+from benchmarks._servers import API_KEY, contract_server_process
 
 MODEL = "mimo-v2.5"
 QUESTION = "What happens in this clip? Answer in one sentence."
@@ -89,6 +89,7 @@ def build_scenarios(video: Path) -> list[Scenario]:
 def make_callers(base_url: str, api_key: str) -> dict[str, Call]:
     import openai
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     from langchain_mimo_video import ChatMiMo
 
@@ -97,13 +98,16 @@ def make_callers(base_url: str, api_key: str) -> dict[str, Call]:
         api_key=api_key, base_url=base_url, max_retries=2, default_headers={"api-key": api_key}
     )
     mimo = ChatMiMo(model=MODEL, base_url=base_url, api_key=api_key)
-    chat_openai = ChatOpenAI(model=MODEL, base_url=base_url, api_key=api_key, stream_usage=True)
+    chat_openai = ChatOpenAI(
+        model=MODEL, base_url=base_url, api_key=SecretStr(api_key), stream_usage=True
+    )
 
     def raw(scenario: Scenario) -> None:
+        messages: Any = scenario.wire_messages  # MiMo's parts are not the SDK's typed ones
         if scenario.stream:
             stream = client.chat.completions.create(
                 model=MODEL,
-                messages=scenario.wire_messages,  # type: ignore[arg-type]
+                messages=messages,
                 stream=True,
                 stream_options={"include_usage": True},
             )
@@ -113,10 +117,7 @@ def make_callers(base_url: str, api_key: str) -> dict[str, Call]:
                     text.append(chunk.choices[0].delta.content)
             assert text
         else:
-            response = client.chat.completions.create(
-                model=MODEL,
-                messages=scenario.wire_messages,  # type: ignore[arg-type]
-            )
+            response = client.chat.completions.create(model=MODEL, messages=messages)
             assert response.choices[0].message.content
 
     def wrapper(llm: Any) -> Call:
@@ -200,11 +201,11 @@ def profile_mimo(callers: dict[str, Call], scenario: Scenario, calls: int, top: 
             entries.append((tottime, cumtime, ncalls, f"{where}:{line}({function})"))
     total = sum(groups.values())
     print(f"cProfile of {calls} ChatMiMo calls ({scenario.name}): own time by package, ms per call")
-    rows = [
+    package_rows = [
         (name, f"{seconds / calls * 1000:.3f}", f"{seconds / total:.0%}")
         for name, seconds in sorted(groups.items(), key=lambda item: -item[1])
     ]
-    print(table(["package", "own ms", "share"], rows))
+    print(table(["package", "own ms", "share"], package_rows))
     entries.sort(reverse=True)
     print(
         "\nthe wrapper's busiest functions (langchain_core, this package, pydantic), ms per call:"
@@ -360,14 +361,13 @@ def main(argv: list[str] | None = None) -> int:
     print_header(
         "bench_overhead: ChatMiMo vs raw openai SDK vs ChatOpenAI, per request",
         f"{args.calls} calls per variant per run, {args.runs} runs, {args.warmup} warm-up "
-        f"calls; contract server on 127.0.0.1 in a {args.server} (TCP_NODELAY)",
+        f"calls; contract server on 127.0.0.1 in a {args.server}",
     )
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as folder:
         video = make_video(Path(folder) / "tiny.mp4", width=64, height=48, duration=2.0, fps=10)
         print(f"video: {video.stat().st_size} bytes, 64x48, 2 s (sent as a data URL)")
         scenarios = build_scenarios(video)
 
-    contract_server_nodelay()
     with MiMoContractServer() as server:
         # The request log of an in-process server shows what each variant sent.
         callers = make_callers(server.base_url, server.api_key)

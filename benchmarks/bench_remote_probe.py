@@ -146,11 +146,11 @@ def experiment(files: dict[str, Path]) -> None:
     from langchain_mimo_video import media
 
     original = media._first_frame_rotation
-    media._first_frame_rotation = lambda av, container, video: 0  # type: ignore[assignment]
+    media._first_frame_rotation = lambda av, container, video: 0
     try:
         results = measure(files, 1, ranges=True)
     finally:
-        media._first_frame_rotation = original  # type: ignore[assignment]
+        media._first_frame_rotation = original
     parts = [
         f"{label} {figures['bytes_read']:,.0f} ({figures['bytes_read'] / size:.2%})"
         for label, size, figures in results

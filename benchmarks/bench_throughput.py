@@ -58,14 +58,12 @@ PROMPT = "Describe what happens in this video, in order, with on-screen text and
 
 def serve(latency: float) -> int:
     """Child process: the contract server, waiting ``latency`` s before every answer."""
-    from benchmarks._servers import contract_server_nodelay
     from tests.mimo_server.server import Fault, MiMoContractServer
 
     class SlowServer(MiMoContractServer):
         def _take_fault(self) -> Fault | None:
             return super()._take_fault() or Fault("slow", {"seconds": latency})
 
-    contract_server_nodelay()
     with SlowServer(API_KEY) as server:
         print(server.base_url, flush=True)
         threading.Event().wait()

@@ -52,8 +52,9 @@ binary file object."""
 
 _MB: Final = 1_000_000
 # Read and encode local files this many bytes at a time (a multiple of 3, so the base64
-# of each piece joins without padding).
-_ENCODE_CHUNK: Final = 3 * 1024 * 1024
+# of each piece joins without padding). Small pieces are reused by the allocator; 3 MiB
+# ones measured slower and left ~7 MB resident after a 37 MB file.
+_ENCODE_CHUNK: Final = 96 * 1024
 # Base64 is checked in pieces of this many characters (a multiple of 4).
 _DECODE_CHUNK: Final = 4 * 1024 * 1024
 _VIDEO_MIME = re.compile(r"video/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
