@@ -33,10 +33,10 @@ API_KEY = "bench-key"
 
 
 @contextlib.contextmanager
-def contract_server_process() -> Iterator[str]:
-    """Run the contract server in a child process; yield its base URL (key: API_KEY)."""
+def child_server(module: str, *args: str) -> Iterator[str]:
+    """Run ``python -m module *args`` (a server that prints its base URL); yield the URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._servers", "--api-key", API_KEY],
+        [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -45,7 +45,7 @@ def contract_server_process() -> Iterator[str]:
         assert process.stdout is not None
         line = process.stdout.readline().strip()
         if not line.startswith("http://"):
-            raise RuntimeError(f"the contract server did not start: {line!r}")
+            raise RuntimeError(f"{module} did not start a server: {line!r}")
         yield line
     finally:
         process.terminate()
@@ -54,6 +54,11 @@ def contract_server_process() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def contract_server_process() -> contextlib.AbstractContextManager[str]:
+    """Run the contract server in a child process; yield its base URL (key: API_KEY)."""
+    return child_server("benchmarks._servers", "--api-key", API_KEY)
 
 
 # -- sink --------------------------------------------------------------------------------

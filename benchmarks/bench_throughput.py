@@ -25,17 +25,14 @@ import asyncio
 import contextlib
 import gc
 import os
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks._common import (
-    REPO_ROOT,
     check_repo_root,
     median,
     print_header,
@@ -43,6 +40,7 @@ from benchmarks._common import (
     verdict,
     work_dir,
 )
+from benchmarks._servers import child_server
 
 VIDEOS = 32
 CONCURRENCY = 8
@@ -70,28 +68,9 @@ def serve(latency: float) -> int:
     return 0
 
 
-@contextlib.contextmanager
-def slow_server(latency: float) -> Iterator[str]:
+def slow_server(latency: float) -> contextlib.AbstractContextManager[str]:
     """Start the slow server in a child process; yield its base URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.bench_throughput", "--serve", str(latency)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        if not line.startswith("http://"):
-            raise RuntimeError(f"the slow server did not start: {line!r}")
-        yield line
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return child_server("benchmarks.bench_throughput", "--serve", str(latency))
 
 
 # -- inputs -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ holds, and retrieval over those descriptions can be checked for the right time r
 
 from __future__ import annotations
 
-import hashlib
+import importlib.util
 import math
 import re
 from collections.abc import Sequence
@@ -118,39 +118,19 @@ def test_segments_describe_each_third_of_the_video(llm: ChatMiMo) -> None:
         assert document.metadata["duration"] == 6.0
 
 
-class KeywordEmbeddings(Embeddings):
-    """A deterministic bag-of-words embedding: each word hashed to one of ``size`` axes.
+def keyword_embeddings() -> Embeddings:
+    """The RAG example's deterministic keyword embedding (examples/rag_video_library.py).
 
-    Retrieval with it is keyword retrieval, which is enough to check that a question
-    finds the segment whose description names what it asks about.
+    Retrieval with it is keyword retrieval, which is enough to check that a question finds
+    the segment whose description names what it asks about.
     """
-
-    STOP_WORDS = frozenset(
-        " ".join(
-            (
-                "a an and at by for from in is it of on or that the this to was when what",
-                "where which who with",
-            )
-        ).split()
-    )
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-
-    def _embed(self, text: str) -> list[float]:
-        vector = [0.0] * self.size
-        for word in re.findall(r"[a-z0-9]+", text.lower()):
-            if word not in self.STOP_WORDS:
-                index = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "big")
-                vector[index % self.size] += 1.0
-        norm = math.sqrt(sum(value * value for value in vector)) or 1.0
-        return [value / norm for value in vector]
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return [self._embed(text) for text in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self._embed(text)
+    path = Path(__file__).parents[2] / "examples" / "rag_video_library.py"
+    spec = importlib.util.spec_from_file_location("rag_video_library", path)
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    embeddings: Embeddings = example.KeywordEmbeddings()
+    return embeddings
 
 
 def cite(documents: Sequence[Document]) -> str:
@@ -164,7 +144,7 @@ def cite(documents: Sequence[Document]) -> str:
 def test_rag_over_segments_cites_the_right_time_range(llm: ChatMiMo) -> None:
     documents = traffic_segments(llm)
     documents += VideoDescriptionLoader([VIDEOS / "kitten.mp4"], llm=llm).load()
-    store = InMemoryVectorStore.from_documents(documents, KeywordEmbeddings())
+    store = InMemoryVectorStore.from_documents(documents, keyword_embeddings())
     retriever = store.as_retriever(search_kwargs={"k": 1})
 
     (found,) = retriever.invoke("When is the screen yellow?")
