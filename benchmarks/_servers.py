@@ -118,19 +118,26 @@ class _SinkServer(ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def sink_server() -> Iterator[_SinkServer]:
-    """A chat-completions sink on 127.0.0.1 in a thread; ``base_url`` is set on it."""
-    server = _SinkServer(("127.0.0.1", 0), _SinkHandler)
-    server.heads = []
+def _serving(server: ThreadingHTTPServer) -> Iterator[None]:
+    """Run ``server`` in a daemon thread for the duration of the block."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
     thread.start()
     try:
-        yield server
+        yield
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def sink_server() -> Iterator[_SinkServer]:
+    """A chat-completions sink on 127.0.0.1 in a thread; ``base_url`` is set on it."""
+    server = _SinkServer(("127.0.0.1", 0), _SinkHandler)
+    server.heads = []
+    with _serving(server):
+        yield server
 
 
 def base_url_of(server: ThreadingHTTPServer) -> str:
@@ -213,15 +220,8 @@ def file_server(files: dict[str, Path]) -> Iterator[_FileServer]:
     """Serve ``files`` (URL path -> file) on 127.0.0.1 in a thread, honouring Range."""
     server = _FileServer(("127.0.0.1", 0), _FileHandler)
     server.files = dict(files)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
-    try:
+    with _serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def main() -> int:
