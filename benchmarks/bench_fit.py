@@ -262,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         args.runs = 1
 
     from langchain_mimo_video import VideoLoader, media
+    from langchain_mimo_video.media import _encoder
     from langchain_mimo_video.tokens import frame_size
 
     ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
@@ -278,13 +279,13 @@ def main(argv: list[str] | None = None) -> int:
         f"source: {source.name}, {megabytes(source.stat().st_size)}, {info.width}x{info.height}, "
         f"{info.duration:.1f} s at {info.frame_rate:g} fps, {info.video_codec}/{info.audio_codec}"
     )
-    crf, preset = media._DEFAULT_CRF, media._X264_PRESET
+    crf, preset = _encoder.DEFAULT_CRF, _encoder.X264_PRESET
     folder = work_dir("fit")
     ours_out, ffmpeg_out = folder / "fitted-ours.mp4", folder / "fitted-ffmpeg.mp4"
 
     width, height = frame_size(info.duration, info.width, info.height, 2, "default")
     # The frame rate fit_video writes: four times fps, at least 8, at most the source's.
-    rate = media._output_rate(Fraction(info.frame_rate) if info.frame_rate else None, 2)
+    rate = _encoder.output_rate(Fraction(info.frame_rate) if info.frame_rate else None, 2)
     command = ffmpeg_command(
         ffmpeg, source, ffmpeg_out, width=width, height=height, rate=rate, crf=crf, preset=preset
     )

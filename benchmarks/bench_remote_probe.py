@@ -143,7 +143,7 @@ def measure(
 
 def experiment(files: dict[str, Path]) -> None:
     """EXPERIMENT: what probing reads for the first video frame (decoded for its rotation)."""
-    from langchain_mimo_video import media
+    from langchain_mimo_video.media import probing as media
 
     original = media._first_frame_rotation
     media._first_frame_rotation = lambda av, container, video: 0

@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from langchain_mimo_video import media
 from langchain_mimo_video.errors import (
     MediaError,
     UnsafeSourceError,
@@ -30,6 +29,7 @@ from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.media import (
     FitResult,
     VideoInfo,
+    _net,
     check_public_url,
     clip_video,
     data_url_size,
@@ -39,6 +39,8 @@ from langchain_mimo_video.media import (
     probe_audio_duration,
     split_video,
 )
+from langchain_mimo_video.media import probing as probe_module
+from langchain_mimo_video.media import transcode as transcode_module
 from langchain_mimo_video.tokens import estimate_video_tokens, explain_video_tokens, frame_size
 from tests.videos import make_video, video_bytes
 
@@ -355,11 +357,11 @@ def test_range_reader_random_reads(
     hide_total: bool,
 ) -> None:
     # Tiny blocks and a tiny cache exercise block joins, eviction and the end of file.
-    monkeypatch.setattr(media, "_HTTP_BLOCK", 1000)
-    monkeypatch.setattr(media, "_HTTP_CACHE_BLOCKS", 3)
+    monkeypatch.setattr(_net, "_HTTP_BLOCK", 1000)
+    monkeypatch.setattr(_net, "_HTTP_CACHE_BLOCKS", 3)
     server.files["/v.mp4"] = big_mp4
     server.honour_range, server.hide_total = honour_range, hide_total
-    reader = media._HTTPRangeReader(url_of(server, "/v.mp4"), timeout=5, allow_private_network=True)
+    reader = _net.HTTPRangeReader(url_of(server, "/v.mp4"), timeout=5, allow_private_network=True)
     rng = random.Random(7)
     for _ in range(60):
         position, count = rng.randrange(len(big_mp4) + 3000), rng.randrange(1, 5000)
@@ -376,8 +378,8 @@ def test_range_reader_random_reads(
 def test_probe_url_with_small_blocks(
     server: _Server, big_mp4: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(media, "_HTTP_BLOCK", 4096)
-    monkeypatch.setattr(media, "_HTTP_CACHE_BLOCKS", 4)
+    monkeypatch.setattr(_net, "_HTTP_BLOCK", 4096)
+    monkeypatch.setattr(_net, "_HTTP_CACHE_BLOCKS", 4)
     tail = video_bytes(width=320, height=240, duration=2.0, fps=10, audio=True)
     server.files["/a.mp4"], server.files["/b.mp4"] = big_mp4, tail
     assert probe(url_of(server, "/a.mp4")).duration == probe(big_mp4).duration
@@ -418,7 +420,7 @@ def test_connection_checks_the_peer_address(
     # Pretend the name check passed (as after DNS rebinding): the connected peer is
     # still checked.
     server.files["/v.mp4"] = big_mp4
-    monkeypatch.setattr(media, "check_public_url", lambda url: None)
+    monkeypatch.setattr(probe_module, "check_public_url", lambda url: None)
     with pytest.raises(UnsafeSourceError, match="loopback"):
         probe(url_of(server, "/v.mp4"), allow_private_network=False)
     assert server.requests == []
@@ -427,7 +429,7 @@ def test_connection_checks_the_peer_address(
 def test_redirect_hops_are_checked() -> None:
     import urllib.request
 
-    handler = media._GuardedRedirectHandler()
+    handler = _net._GuardedRedirectHandler()
     request = urllib.request.Request("http://93.184.216.34/video.mp4")
     with pytest.raises(UnsafeSourceError, match="metadata"):
         handler.redirect_request(
@@ -613,13 +615,13 @@ def test_fit_too_large(
 ) -> None:
     # No audio, so the encode runs (twice: the second time at a higher CRF) and fails.
     crfs: list[int] = []
-    transcode = media._transcode
+    transcode = transcode_module.transcode_into
 
     def spy(av_module: Any, source: Any, plan: Any, output: Path) -> None:
         crfs.append(plan.crf)
         transcode(av_module, source, plan, output)
 
-    monkeypatch.setattr(media, "_transcode", spy)
+    monkeypatch.setattr(transcode_module, "transcode_into", spy)
     target = tmp_path / "never.mp4"
     with pytest.raises(VideoTooLargeError) as info:
         fit_video(vids["portrait"], force=True, max_base64_bytes=600, output=target)
@@ -818,9 +820,12 @@ def test_duration_fallbacks() -> None:
 
     tb = Fraction(1, 1000)
     video = NS(duration=2500, time_base=tb)
-    assert media._duration(av, NS(duration=3_000_000), video) == (2.5, "stream")
+    assert probe_module._duration(av, NS(duration=3_000_000), video) == (2.5, "stream")
     no_stream_duration = NS(duration=None, time_base=tb)
-    assert media._duration(av, NS(duration=3_000_000), no_stream_duration) == (3.0, "container")
+    assert probe_module._duration(av, NS(duration=3_000_000), no_stream_duration) == (
+        3.0,
+        "container",
+    )
     packets = [
         NS(pts=100, duration=40, time_base=tb),
         NS(pts=None, duration=0, time_base=tb),  # flush packets carry no time
@@ -828,6 +833,6 @@ def test_duration_fallbacks() -> None:
     ]
     container = NS(duration=None, seek=lambda offset: None, demux=lambda: iter(packets))
     no_duration = NS(duration=None, time_base=tb)
-    seconds, source = media._duration(av, container, no_duration)
+    seconds, source = probe_module._duration(av, container, no_duration)
     assert seconds == pytest.approx(1.9)  # from 0.1 s to 2.0 s
     assert source == "packets"

@@ -1,0 +1,69 @@
+"""Planning of time-coded segments: pure arithmetic, no PyAV."""
+
+from __future__ import annotations
+
+import math
+
+from langchain_mimo_video.errors import (
+    VideoValidationError,
+)
+
+# --------------------------------------------------------------------------------------
+# Segment planning
+# --------------------------------------------------------------------------------------
+
+
+def plan_segments(
+    duration: float, segment_seconds: float, overlap_seconds: float = 0.0
+) -> list[tuple[float, float]]:
+    """Cut ``[0, duration]`` into segments of ``segment_seconds`` that overlap.
+
+    Segment ``i`` starts at ``i * (segment_seconds - overlap_seconds)``, so consecutive
+    segments overlap by exactly ``overlap_seconds`` and there are no gaps; the last one ends
+    at ``duration``. A last segment that would add less than ``min(1 s, half a step)`` of
+    new material is merged into the one before it (which then runs a little longer than
+    ``segment_seconds``) rather than left as a sliver.
+
+    Args:
+        duration: Length of the video, seconds (> 0).
+        segment_seconds: Length of each segment, seconds (> 0).
+        overlap_seconds: Shared seconds between neighbours, in ``[0, segment_seconds)``.
+
+    Returns:
+        ``(start, end)`` pairs in order.
+
+    Raises:
+        VideoValidationError: If an argument is out of range.
+
+    Example:
+        .. code-block:: python
+
+            plan_segments(25, 10, 2)  # [(0, 10), (8, 18), (16, 25)]
+
+    """
+    values = {"duration": duration, "segment_seconds": segment_seconds}
+    for name, value in values.items():
+        if not (math.isfinite(value) and value > 0):
+            raise VideoValidationError(f"{name} must be a positive number, got {value!r}.")
+    if not (math.isfinite(overlap_seconds) and 0 <= overlap_seconds < segment_seconds):
+        raise VideoValidationError(
+            f"overlap_seconds must be >= 0 and shorter than segment_seconds "
+            f"({segment_seconds}), got {overlap_seconds!r}."
+        )
+    step = segment_seconds - overlap_seconds
+    segments: list[tuple[float, float]] = []
+    start = 0.0
+    while True:
+        end = start + segment_seconds
+        if end >= duration - 1e-9:
+            segments.append((start, duration))
+            break
+        segments.append((start, end))
+        # Each start is derived from the previous end, so rounding can never open a gap.
+        start = end - overlap_seconds
+    if len(segments) > 1:
+        start, end = segments[-1]
+        if (end - start) - overlap_seconds < min(1.0, step / 2):
+            segments.pop()
+            segments[-1] = (segments[-1][0], duration)
+    return segments
