@@ -4,82 +4,150 @@ Commands:
     describe VIDEO... [-q QUESTION]   ask MiMo (streams the answer with --stream)
     estimate VIDEO...                 tokens and price before sending; no key needed
 
-Exit codes: 0 success, 1 an API error, 2 bad arguments or an invalid video option,
-3 no API key, 4 a video that cannot be read or is too large.
+Every video is checked (and re-encoded if it has to be) before the first request is sent;
+if any cannot be used, all of them are reported and nothing is sent.
+
+Exit codes: 0 success; 1 an API error, a broken or cut answer, or a server that cannot be
+reached; 2 bad arguments or an invalid video option; 3 no API key (or an unreadable
+``--api-key-file``); 4 a video that cannot be read or is too large, or an estimate that could
+not measure every video; 130 interrupted; 141 the output pipe was closed (``| head``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, TextIO
 
 import openai
+from langchain_core.exceptions import LangChainException
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
-from langchain_mimo_video._estimate import RequestEstimate
-from langchain_mimo_video.chat_models import DEFAULT_MODEL, ChatMiMo
-from langchain_mimo_video.errors import (
-    MediaError,
-    MiMoError,
-    MissingAPIKeyError,
-    VideoSourceError,
-    VideoTooLargeError,
-    VideoValidationError,
+from langchain_mimo_video._cli_inputs import (
+    EXIT_API_ERROR,
+    EXIT_BAD_VIDEO,
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERRUPTED,
+    EXIT_NO_KEY,
+    EXIT_USAGE,
+    Input,
+    Session,
+    Stop,
+    check_all,
+    error_message,
+    exit_code,
+    is_url,
+    load,
+    make_loader,
 )
+from langchain_mimo_video._cli_output import (
+    estimate_record,
+    print_estimate,
+    print_reply,
+    summarise,
+)
+from langchain_mimo_video.chat_models import DEFAULT_MODEL, ChatMiMo
+from langchain_mimo_video.errors import MiMoError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MEDIA_RESOLUTIONS
-from langchain_mimo_video.tokens import DEFAULT_PRICES
-from langchain_mimo_video.video import VideoLoader, VideoPart
+from langchain_mimo_video.video import VideoLoader
+
+__all__ = [
+    "COMMANDS",
+    "EXIT_API_ERROR",
+    "EXIT_BAD_VIDEO",
+    "EXIT_BROKEN_PIPE",
+    "EXIT_INTERRUPTED",
+    "EXIT_NO_KEY",
+    "EXIT_USAGE",
+    "Command",
+    "Session",
+    "build_parser",
+    "exit_code",
+    "main",
+]
 
 DEFAULT_QUESTION = (
     "Describe what happens in this video, in order, including on-screen text and speech. "
     "Give times as mm:ss."
 )
 
-EXIT_API_ERROR = 1
-EXIT_USAGE = 2
-EXIT_NO_KEY = 3
-EXIT_BAD_VIDEO = 4
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand of ``mimo-video``.
+
+    Attributes:
+        help: the one-line summary shown by ``mimo-video --help``.
+        add_arguments: adds the command's own options to its parser.
+        run: runs the command; returns the exit code (errors it raises are mapped by
+            :func:`exit_code`).
+    """
+
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace, Session], int]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``mimo-video``."""
-    parser = argparse.ArgumentParser(
-        prog="mimo-video",
-        description="Ask Xiaomi MiMo about videos (URLs or local files) from a terminal.",
-        epilog="Set MIMO_API_KEY (and MIMO_BASE_URL for Token Plan keys) to describe videos.",
+def _package_version() -> str:
+    try:
+        return version("langchain-mimo-video")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "unknown"
+
+
+def _connection_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="MiMo API base URL (default: $MIMO_BASE_URL, else https://api.xiaomimimo.com/v1; "
+        "Token Plan keys need their regional URL)",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    command.add_argument(
+        "--api-key-file",
+        metavar="FILE",
+        help="read the API key from FILE ('-' for stdin) instead of $MIMO_API_KEY; "
+        "the key is never printed",
+    )
 
-    def video_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument("videos", nargs="+", metavar="VIDEO", help="http(s) URL or local file")
-        command.add_argument(
-            "--fps",
-            type=float,
-            default=DEFAULT_FPS,
-            help="frames MiMo samples per second, 0.1-10 (default 2)",
-        )
-        command.add_argument(
-            "--media-resolution",
-            choices=MEDIA_RESOLUTIONS,
-            default=DEFAULT_MEDIA_RESOLUTION,
-            help="per-frame detail (default: default)",
-        )
-        command.add_argument("--start", type=float, help="send from this second (local files)")
-        command.add_argument("--end", type=float, help="send up to this second (local files)")
-        command.add_argument(
-            "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})"
-        )
-        command.add_argument(
-            "--no-fit",
-            action="store_true",
-            help="never re-encode local videos over the 50 MB base64 limit",
-        )
 
-    describe = commands.add_parser("describe", help="ask MiMo about each video")
-    video_options(describe)
+def _video_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("videos", nargs="+", metavar="VIDEO", help="http(s) URL or local file")
+    command.add_argument(
+        "--fps",
+        type=float,
+        default=DEFAULT_FPS,
+        help="frames MiMo samples per second, 0.1-10 (default 2)",
+    )
+    command.add_argument(
+        "--media-resolution",
+        choices=MEDIA_RESOLUTIONS,
+        default=DEFAULT_MEDIA_RESOLUTION,
+        help="per-frame detail (default: default)",
+    )
+    command.add_argument(
+        "--start", type=float, metavar="S", help="send from this second (local files)"
+    )
+    command.add_argument(
+        "--end", type=float, metavar="E", help="send up to this second (local files)"
+    )
+    command.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"model name (default {DEFAULT_MODEL})"
+    )
+    command.add_argument(
+        "--no-fit",
+        action="store_true",
+        help="never re-encode local videos over the 50 MB base64 limit (refuse them instead)",
+    )
+
+
+def _describe_arguments(describe: argparse.ArgumentParser) -> None:
+    _video_options(describe)
     describe.add_argument(
         "-q",
         "--question",
@@ -98,23 +166,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-thinking", action="store_true", help="switch the model's reasoning off"
     )
     describe.add_argument(
-        "--max-tokens", type=int, default=None, help="cap on reasoning plus answer tokens"
+        "--max-tokens",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cap on reasoning plus answer tokens",
     )
     describe.add_argument(
         "--dry-run",
         action="store_true",
-        help="show the request and its estimate without sending it",
+        help="print the exact request (media summarised) and its estimate; send nothing, "
+        "no key needed",
     )
 
-    estimate = commands.add_parser("estimate", help="tokens and price before sending")
-    video_options(estimate)
+
+def _estimate_arguments(estimate: argparse.ArgumentParser) -> None:
+    _video_options(estimate)
     estimate.add_argument(
         "--output-tokens",
         type=int,
         default=0,
+        metavar="N",
         help="expected answer tokens, for the price (default 0)",
     )
-    estimate.add_argument("--json", action="store_true", help="print JSON")
+    estimate.add_argument("--json", action="store_true", help="print one JSON object per video")
+    estimate.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="exit 0 even when a video could not be measured (the price then leaves it out)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``mimo-video``: one subparser per entry of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="mimo-video",
+        description="Ask Xiaomi MiMo about videos (URLs or local files) from a terminal.",
+        epilog="Set MIMO_API_KEY (or use --api-key-file) and, for Token Plan keys, "
+        "MIMO_BASE_URL (or --base-url) to describe videos. Exit codes: 0 done, 1 API error "
+        "or broken answer, 2 bad arguments, 3 no API key, 4 a video that cannot be used "
+        "(or an incomplete estimate).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        sub = commands.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(sub)
+        _connection_options(sub)
     return parser
 
 
@@ -130,70 +228,106 @@ def main(
     Args:
         argv: the arguments (default ``sys.argv[1:]``).
         stdout: where answers go (default ``sys.stdout``).
-        stderr: where errors and usage go (default ``sys.stderr``).
-        **chat_params: extra ``ChatMiMo`` arguments (for tests and embedding).
+        stderr: where errors, progress and usage go (default ``sys.stderr``).
+        **chat_params: extra ``ChatMiMo`` arguments (for tests and embedding); the
+            command line's options override them.
+
+    Raises:
+        SystemExit: for ``--help``, ``--version`` and arguments argparse refuses (code 2).
     """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    args = build_parser().parse_args(argv)
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        args = build_parser().parse_args(argv)
+    session = Session(out=out, err=err, chat_params=dict(chat_params))
     try:
-        loader = VideoLoader(
-            fps=args.fps, media_resolution=args.media_resolution, fit=not args.no_fit
-        )
-        if args.command == "estimate":
-            return _estimate(args, loader, out, chat_params)
-        return _describe(args, loader, out, err, chat_params)
-    except MissingAPIKeyError as error:
-        print(f"mimo-video: {error}", file=err)
-        return EXIT_NO_KEY
-    except VideoValidationError as error:
-        # VideoTooLargeError is a VideoValidationError but is about the video itself
-        code = EXIT_BAD_VIDEO if isinstance(error, VideoTooLargeError) else EXIT_USAGE
-        print(f"mimo-video: {error}", file=err)
+        code = COMMANDS[args.command].run(args, session)
+        out.flush()
         return code
-    except (VideoSourceError, MediaError) as error:
-        print(f"mimo-video: {error}", file=err)
-        return EXIT_BAD_VIDEO
-    except openai.APIError as error:
-        print(f"mimo-video: {error}", file=err)
+    except Stop as stop:
+        return stop.code
+    except BrokenPipeError:
+        _quiet_stdout(out)
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        session.say("interrupted")
+        return EXIT_INTERRUPTED
+    except (MiMoError, openai.APIError, LangChainException) as error:
+        session.say(error_message(error, args, session.base_url))
+        return exit_code(error)
+    except Exception as error:
+        # A failure nothing above anticipates (a server answer the client could not
+        # handle, say): one line, never a traceback; MIMO_VIDEO_DEBUG=1 shows it.
+        if os.environ.get("MIMO_VIDEO_DEBUG"):
+            raise
+        session.say(
+            f"unexpected {type(error).__name__}: {error} (set MIMO_VIDEO_DEBUG=1 for details)"
+        )
         return EXIT_API_ERROR
-    except MiMoError as error:
-        print(f"mimo-video: {error}", file=err)
-        return EXIT_USAGE
 
 
-def _load(loader: VideoLoader, video: str, args: argparse.Namespace) -> VideoPart:
-    return loader.load(video, start=args.start, end=args.end)
+def _quiet_stdout(out: TextIO) -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail."""
+    if out is not sys.stdout:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
-def _describe(
-    args: argparse.Namespace,
-    loader: VideoLoader,
-    out: TextIO,
-    err: TextIO,
-    chat_params: dict[str, Any],
-) -> int:
-    params: dict[str, Any] = {"model": args.model, **chat_params}
+# -- describe ----------------------------------------------------------------------------
+
+
+def _describe(args: argparse.Namespace, session: Session) -> int:
+    params: dict[str, Any] = {}
     if args.max_tokens is not None:
         params["max_tokens"] = args.max_tokens
     if args.no_thinking:
         params["thinking"] = False
-    llm = ChatMiMo(**params)
-    groups = [args.videos] if args.together else [[video] for video in args.videos]
+    llm = session.chat_model(args, **params)
+    if not args.dry_run:
+        llm._key()  # no key: exit 3 before a single video is read
+    loader = make_loader(args)
+    inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
+    groups = [inputs] if args.together else [[item] for item in inputs]
+    # Every request is built (and so validated) before the first one is sent.
+    requests: list[tuple[list[Input], list[BaseMessage]]] = []
     for group in groups:
-        parts = [dict(_load(loader, video, args)) for video in group]
-        messages: list[BaseMessage] = [
-            HumanMessage(content=[*parts, {"type": "text", "text": args.question}])
-        ]
-        label = ", ".join(group)
+        messages = _messages(group, loader, args)
+        body = llm._build_request(messages, stream=args.stream)
         if args.dry_run:
-            _print_dry_run(llm, messages, label, out, args.json)
-            continue
+            _print_dry_run(llm, messages, body, group, args, session)
+        requests.append((group, messages))
+    if args.dry_run:
+        return 0
+    for group, messages in requests:
+        label = ", ".join(item.video for item in group)
         if len(groups) > 1 and not args.json:
-            print(f"== {label}", file=out)
-        reply = _ask(llm, messages, args, out)
-        _print_reply(reply, label, args, out, err)
+            print(f"== {label}", file=session.out, flush=True)
+        if any(item.part is None for item in group):
+            messages = _messages(group, loader, args)
+        reply = _ask(llm, messages, args, session.out)
+        for item in group:
+            if item.part is not None and not is_url(item.source) and item.reencoded is None:
+                item.part = None
+        print_reply(
+            reply,
+            label,
+            as_json=args.json,
+            streamed=args.stream,
+            show_reasoning=args.show_reasoning,
+            out=session.out,
+            err=session.err,
+        )
     return 0
+
+
+def _messages(
+    group: list[Input], loader: VideoLoader, args: argparse.Namespace
+) -> list[BaseMessage]:
+    parts = [item.part if item.part is not None else load(item, loader, args) for item in group]
+    return [HumanMessage(content=[*parts, {"type": "text", "text": args.question}])]
 
 
 def _ask(
@@ -203,24 +337,32 @@ def _ask(
         return llm.invoke(messages)
     total: AIMessageChunk | None = None
     in_reasoning = False
-    for chunk in llm.stream(messages):
-        total = chunk if total is None else total + chunk
-        if args.json:
-            continue
-        reasoning = chunk.additional_kwargs.get("reasoning_content")
-        if reasoning and args.show_reasoning:
-            if not in_reasoning:
-                print("[reasoning]", file=out)
-                in_reasoning = True
-            print(reasoning, end="", file=out, flush=True)
-        if chunk.content:
-            if in_reasoning:
-                print("\n[answer]", file=out)
-                in_reasoning = False
-            print(chunk.content, end="", file=out, flush=True)
-    if not args.json:
+    printed = False
+    try:
+        for chunk in llm.stream(messages):
+            total = chunk if total is None else total + chunk
+            if args.json:
+                continue
+            reasoning = chunk.additional_kwargs.get("reasoning_content")
+            if reasoning and args.show_reasoning:
+                if not in_reasoning:
+                    print("[reasoning]", file=out)
+                    in_reasoning = True
+                print(reasoning, end="", file=out, flush=True)
+                printed = True
+            if chunk.content:
+                if in_reasoning:
+                    print("\n[answer]", file=out)
+                    in_reasoning = False
+                print(chunk.content, end="", file=out, flush=True)
+                printed = True
+    finally:
+        if printed:
+            print(file=out, flush=True)  # end the partial line, also when the stream broke
+    if not args.json and not printed:
         print(file=out)
-    assert total is not None
+    if total is None:
+        return AIMessage(content="")
     return AIMessage(
         content=total.content,
         additional_kwargs=total.additional_kwargs,
@@ -229,156 +371,74 @@ def _ask(
     )
 
 
-def _print_reply(
-    reply: AIMessage, label: str, args: argparse.Namespace, out: TextIO, err: TextIO
-) -> None:
-    reasoning = reply.additional_kwargs.get("reasoning_content", "")
-    usage = dict(reply.usage_metadata or {})
-    if args.json:
-        record = {
-            "video": label,
-            "answer": reply.content,
-            "reasoning": reasoning or None,
-            "model": reply.response_metadata.get("model_name"),
-            "finish_reason": reply.response_metadata.get("finish_reason"),
-            "usage": usage,
-        }
-        print(json.dumps(record, ensure_ascii=False), file=out)
-        return
-    if not args.stream:
-        if args.show_reasoning and reasoning:
-            print(f"[reasoning]\n{reasoning}\n[answer]", file=out)
-        print(reply.content, file=out)
-    if not reply.content:
-        print(
-            f"(no answer: finish_reason={reply.response_metadata.get('finish_reason')}; "
-            "raise --max-tokens, which caps reasoning and answer together)",
-            file=err,
-        )
-    print(_usage_line(usage), file=err)
-
-
-def _usage_line(usage: dict[str, Any]) -> str:
-    details = usage.get("input_token_details") or {}
-    output_details = usage.get("output_token_details") or {}
-    return (
-        f"[tokens: {usage.get('input_tokens', 0)} in (video {details.get('video', 0)}, "
-        f"audio {details.get('audio', 0)}, cached {details.get('cache_read', 0)}), "
-        f"{usage.get('output_tokens', 0)} out (reasoning {output_details.get('reasoning', 0)})]"
-    )
-
-
-def _summarise(body: dict[str, Any]) -> dict[str, Any]:
-    """The request body with data URLs cut down to their header and size."""
-
-    def cut(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {key: cut(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [cut(item) for item in value]
-        if isinstance(value, str) and value.startswith("data:") and "," in value:
-            header = value.split(",", 1)[0]
-            return f"{header},<{len(value) - len(header) - 1:,} base64 characters>"
-        return value
-
-    return {key: cut(value) for key, value in body.items()}
-
-
 def _print_dry_run(
-    llm: ChatMiMo, messages: list[BaseMessage], label: str, out: TextIO, as_json: bool
+    llm: ChatMiMo,
+    messages: list[BaseMessage],
+    body: dict[str, Any],
+    group: list[Input],
+    args: argparse.Namespace,
+    session: Session,
 ) -> None:
-    body = _summarise(llm._build_request(messages))
+    """Print the request ``body`` (built by the same code as the real send) and its estimate."""
+    label = ", ".join(item.video for item in group)
+    shown = summarise(body)
     estimate = llm.estimate_request(messages)
-    if as_json:
+    notes = [item.reencoded for item in group]
+    url = f"{llm.base_url.rstrip('/')}/chat/completions"
+    if args.json:
         record = {
             "video": label,
-            "request": body,
-            "estimate": _estimate_record(estimate, llm.model_name, 0),
+            "method": "POST",
+            "url": url,
+            "request": shown,
+            "estimate": estimate_record(estimate, llm.model_name, 0, notes),
         }
-        print(json.dumps(record, ensure_ascii=False), file=out)
+        print(json.dumps(record, ensure_ascii=False), file=session.out)
         return
-    print(f"POST {llm.base_url.rstrip('/')}/chat/completions", file=out)
-    print(json.dumps(body, indent=2, ensure_ascii=False), file=out)
-    _print_estimate(estimate, llm.model_name, 0, out)
+    print(f"POST {url}", file=session.out)
+    print(json.dumps(shown, indent=2, ensure_ascii=False), file=session.out)
+    print_estimate(estimate, llm.model_name, 0, session.out, notes)
 
 
-def _estimate(
-    args: argparse.Namespace, loader: VideoLoader, out: TextIO, chat_params: dict[str, Any]
-) -> int:
-    llm = ChatMiMo(model=args.model, **chat_params)
-    records = []
-    for video in args.videos:
-        part = dict(_load(loader, video, args))
+# -- estimate ----------------------------------------------------------------------------
+
+
+def _estimate(args: argparse.Namespace, session: Session) -> int:
+    llm = session.chat_model(args)
+    loader = make_loader(args)
+    inputs = check_all(loader, args, session, keep=False)
+    incomplete = 0
+    for item in inputs:
+        part = item.part if item.part is not None else load(item, loader, args)
+        item.part = None
         estimate = llm.estimate_request([HumanMessage(content=[part])])
+        incomplete += bool(estimate.unmeasured)
         if args.json:
-            records.append(
-                {"video": video, **_estimate_record(estimate, args.model, args.output_tokens)}
-            )
+            record = estimate_record(estimate, llm.model_name, args.output_tokens, [item.reencoded])
+            print(json.dumps({"video": item.video, **record}, ensure_ascii=False), file=session.out)
         else:
-            print(f"== {video}", file=out)
-            _print_estimate(estimate, args.model, args.output_tokens, out)
-    if args.json:
-        for record in records:
-            print(json.dumps(record, ensure_ascii=False), file=out)
+            print(f"== {item.video}", file=session.out)
+            print_estimate(
+                estimate, llm.model_name, args.output_tokens, session.out, [item.reencoded]
+            )
+    if incomplete and not args.allow_incomplete:
+        session.say(
+            f"the estimate is incomplete: {incomplete} of {len(inputs)} "
+            f"video{'s' if len(inputs) > 1 else ''} could not be measured (see 'not measured' "
+            "above), so the price leaves them out; pass --allow-incomplete to accept that"
+        )
+        return EXIT_BAD_VIDEO
     return 0
 
 
-def _estimate_record(estimate: RequestEstimate, model: str, output_tokens: int) -> dict[str, Any]:
-    price = DEFAULT_PRICES.get(model)
-    return {
-        "input_tokens": estimate.input_tokens,
-        "video_tokens": estimate.video_tokens,
-        "audio_tokens": estimate.audio_tokens,
-        "text_tokens": estimate.text_tokens,
-        "videos": [
-            {
-                "duration": v.duration,
-                "width": v.width,
-                "height": v.height,
-                "fps": v.fps,
-                "media_resolution": v.media_resolution,
-                "has_audio": v.has_audio,
-                "frames": v.tokens.frames,
-                "frame_size": [v.tokens.frame_width, v.tokens.frame_height],
-                "tokens": v.tokens.total,
-            }
-            for v in estimate.videos
-        ],
-        "unmeasured": estimate.unmeasured,
-        "cost": estimate.cost(model, output_tokens) if price else None,
-        "currency": price.currency if price else None,
-    }
-
-
-def _print_estimate(estimate: RequestEstimate, model: str, output_tokens: int, out: TextIO) -> None:
-    for video in estimate.videos:
-        tokens = video.tokens
-        print(
-            f"video: {video.duration:.1f} s, {video.width}x{video.height}, "
-            f"{'with' if video.has_audio else 'no'} audio; fps {video.fps:g}, "
-            f"{video.media_resolution}: {tokens.frames} frames at "
-            f"{tokens.frame_width}x{tokens.frame_height} -> {tokens.vision} vision + "
-            f"{tokens.timestamps} timestamp + {tokens.special} marker + {tokens.audio} audio "
-            f"= {tokens.total} tokens",
-            file=out,
-        )
-    for item in estimate.unmeasured:
-        print(f"not measured: {item}", file=out)
-    print(
-        f"input tokens: {estimate.input_tokens} (video {estimate.video_tokens}, audio "
-        f"{estimate.audio_tokens}, text about {estimate.text_tokens})",
-        file=out,
-    )
-    price = DEFAULT_PRICES.get(model)
-    if price is None:
-        print(f"price: unknown for {model}", file=out)
-        return
-    cost = estimate.cost(model, output_tokens)
-    extra = f" with {output_tokens} output tokens" if output_tokens else " (input only)"
-    print(f"price: {cost:.6f} {price.currency}{extra}", file=out)
-
-
-__all__ = ["build_parser", "main"]
+#: The subcommands, in the order ``--help`` lists them. A new command is one entry here
+#: (its options get --base-url and --api-key-file too).
+COMMANDS: dict[str, Command] = {
+    "describe": Command("ask MiMo about each video", _describe_arguments, _describe),
+    "estimate": Command(
+        "tokens and price before sending (no key needed)", _estimate_arguments, _estimate
+    ),
+}
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
