@@ -66,6 +66,34 @@ class UnsafeSourceError(VideoValidationError):
     """A source was refused by a safety rule (path outside the allowed folders, private address)."""
 
 
+class AmbiguousURLError(UnsafeSourceError):
+    """A URL is spelled so that URL parsers disagree on its host, so it cannot be checked.
+
+    For example a backslash before the query (``http://127.0.0.1\\@public.example/``), user
+    info (``user@host``), whitespace or control characters, or a percent-encoded or
+    non-ASCII host. The message says what to change. Raised before anything is fetched.
+    """
+
+
+class ProbeLimitError(VideoSourceError):
+    """Reading a remote video to probe it hit one of the probe's limits.
+
+    Attributes:
+        limit: which limit: ``"deadline"`` (the whole probe took longer than its
+            ``timeout``) or ``"bytes"`` (it read its byte cap: the file's stated size plus
+            a margin, at most 300 MB).
+        value: the limit, in seconds or bytes.
+        bytes_read: the bytes read before the probe gave up.
+
+    """
+
+    def __init__(self, message: str, *, limit: str, value: float, bytes_read: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+        self.bytes_read = bytes_read
+
+
 class MissingAPIKeyError(MiMoError):
     """No API key was given (``api_key=`` or the ``MIMO_API_KEY`` environment variable)."""
 
@@ -91,10 +119,12 @@ class EmptyDescriptionError(MiMoError):
 
 
 __all__ = [
+    "AmbiguousURLError",
     "EmptyDescriptionError",
     "MediaError",
     "MiMoError",
     "MissingAPIKeyError",
+    "ProbeLimitError",
     "StreamInterruptedError",
     "TokenLimitError",
     "UnsafeSourceError",

@@ -7,12 +7,15 @@ probe a remote video without downloading it. Shared with the agent tool's URL ch
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.client
 import io
 import ipaddress
 import re
 import socket
 import ssl
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,9 +24,12 @@ from collections.abc import Callable
 from typing import IO, Any, Final
 
 from langchain_mimo_video.errors import (
+    ProbeLimitError,
     UnsafeSourceError,
     VideoSourceError,
 )
+from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
+from langchain_mimo_video.media._urls import unambiguous_host
 
 # --------------------------------------------------------------------------------------
 # URL safety
@@ -76,7 +82,7 @@ def _refuse_address(address: str, url: str) -> None:
 
 
 def check_public_url(url: str) -> None:
-    """Refuse URLs that point into a private network.
+    r"""Refuse URLs that point into a private network, or that parsers read differently.
 
     The host is resolved and every address it resolves to must be a public internet
     address: loopback, private, link-local, shared (CGNAT), reserved, multicast and cloud
@@ -84,12 +90,21 @@ def check_public_url(url: str) -> None:
     including IPv4 addresses embedded in IPv6 ones. IP literals are checked without any
     network access. Call it again for every redirect hop.
 
+    The host checked must be the host every client would connect to, so URLs that Python's
+    ``urlsplit`` and WHATWG parsers (browsers, most HTTP stacks) read differently are
+    refused too: a backslash before the query (``http://127.0.0.1\@public.example/``),
+    user info (``user@host``), whitespace and control characters, percent-encoded,
+    non-ASCII or otherwise unusual hosts, and IPv4 addresses in rare spellings
+    (``0x7f.1``).
+
     Args:
         url: An ``http://`` or ``https://`` URL.
 
     Raises:
         UnsafeSourceError: If the scheme is not http(s), the host is missing or cannot be
             resolved, or any of its addresses is not public.
+        AmbiguousURLError: (an ``UnsafeSourceError``) if parsers could read the URL's host
+            differently; the message says what to change.
 
     Example:
         .. code-block:: python
@@ -98,16 +113,12 @@ def check_public_url(url: str) -> None:
             check_public_url("http://169.254.169.254/latest/")  # raises UnsafeSourceError
 
     """
-    try:
-        parts = urllib.parse.urlsplit(url)
-        port = parts.port
-    except ValueError as err:
-        raise UnsafeSourceError(f"Refusing {url!r}: it is not a valid URL ({err}).") from err
-    if parts.scheme.lower() not in ("http", "https"):
+    scheme = url.partition(":")[0].strip().lower() if ":" in url else ""
+    if scheme not in ("http", "https"):
         raise UnsafeSourceError(
-            f"Refusing {url!r}: only http and https URLs are allowed, not {parts.scheme!r}."
+            f"Refusing {url!r}: only http and https URLs are allowed, not {scheme!r}."
         )
-    host = (parts.hostname or "").rstrip(".")
+    host, port = unambiguous_host(url)
     if not host:
         raise UnsafeSourceError(f"Refusing {url!r}: the URL has no host.")
     if host in _METADATA_HOSTS:
@@ -127,19 +138,89 @@ def check_public_url(url: str) -> None:
         _refuse_address(address, url)
 
 
-class _PeerCheck:
-    """Mixin for http.client connections: refuse a private peer after connecting.
+class _Deadline:
+    """One probe's deadline: a watchdog shuts its connections down when time is up.
 
-    This closes the gap between resolving a name in :func:`check_public_url` and the
-    connection's own lookup (DNS rebinding). Through a proxy the peer is the proxy, so the
-    check is skipped there and the name check applies instead.
+    A socket timeout bounds each wait, not the sum: a server that sends a byte every 0.2 s
+    never trips it. At the deadline the watchdog shuts down every socket the probe opened,
+    so whatever is blocked on one (connect, TLS handshake, headers, body) returns at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._expired = False
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self._end - time.monotonic()
+
+    @property
+    def passed(self) -> bool:
+        return self._expired or self.remaining() <= 0
+
+    def timeout(self, per_wait: float) -> float:
+        """The socket timeout to use now: the caller's, cut to what is left."""
+        return max(min(per_wait, self.remaining()), 0.001)
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets = [s for s in self._sockets if s.fileno() >= 0]
+            self._sockets.append(sock)
+            if self._expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self._expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
+
+
+def _shut(sock: socket.socket) -> None:
+    # The plain socket's shutdown, also for TLS sockets: it needs no TLS exchange, so it
+    # is safe while another thread is blocked reading.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedConnection:
+    """Mixin for http.client connections: watched by a deadline, the peer optionally checked.
+
+    Checking the peer after connecting closes the gap between resolving a name in
+    :func:`check_public_url` and the connection's own lookup (DNS rebinding). Through a
+    proxy the peer is the proxy, so the check is skipped there and the name check applies
+    instead.
     """
 
     sock: Any
     host: str
+    timeout: Any
+    _create_connection: Callable[..., socket.socket]
+
+    def _watch(self, deadline: _Deadline, check_peer: bool) -> None:
+        self._deadline = deadline
+        self._check_peer_address = check_peer
+        create = self._create_connection
+
+        def create_watched(address: Any, timeout: Any, *args: Any) -> socket.socket:
+            sock = create(address, deadline.timeout(timeout), *args)
+            deadline.watch(sock)
+            return sock
+
+        self._create_connection = create_watched
 
     def _check_peer(self) -> None:
-        if getattr(self, "_tunnel_host", None) is not None:
+        if not self._check_peer_address or getattr(self, "_tunnel_host", None) is not None:
             return
         try:
             peer = self.sock.getpeername()[0]
@@ -149,33 +230,64 @@ class _PeerCheck:
             raise
 
 
-class _GuardedHTTPConnection(_PeerCheck, http.client.HTTPConnection):
+class _WatchedHTTPConnection(_WatchedConnection, http.client.HTTPConnection):
+    def __init__(self, *args: Any, deadline: _Deadline, check_peer: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watch(deadline, check_peer)
+
     def connect(self) -> None:
         super().connect()
         self._check_peer()
 
 
-class _GuardedHTTPSConnection(_PeerCheck, http.client.HTTPSConnection):
+class _WatchedHTTPSConnection(_WatchedConnection, http.client.HTTPSConnection):
+    _context: ssl.SSLContext
+    _tunnel_host: str | None
+
+    def __init__(self, *args: Any, deadline: _Deadline, check_peer: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._watch(deadline, check_peer)
+
     def connect(self) -> None:
-        super().connect()
+        # HTTPSConnection.connect, with the handshake done after the TLS socket is watched.
+        http.client.HTTPConnection.connect(self)
         self._check_peer()
+        server_hostname = self._tunnel_host or self.host
+        self.sock = self._context.wrap_socket(
+            self.sock, server_hostname=server_hostname, do_handshake_on_connect=False
+        )
+        self._deadline.watch(self.sock)
+        self.sock.do_handshake()
 
 
-class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+class _WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, deadline: _Deadline, check_peer: bool) -> None:
+        super().__init__()
+        self._deadline = deadline
+        self._check_peer = check_peer
+
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         # A request sent through an HTTP proxy connects to the proxy, not the host.
-        direct = not req.has_proxy()
-        connection = _GuardedHTTPConnection if direct else http.client.HTTPConnection
+        connection = functools.partial(
+            _WatchedHTTPConnection,
+            deadline=self._deadline,
+            check_peer=self._check_peer and not req.has_proxy(),
+        )
         return self.do_open(connection, req)
 
 
-class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self) -> None:
+class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: _Deadline, check_peer: bool) -> None:
         self._ssl_context = ssl.create_default_context()
         super().__init__(context=self._ssl_context)
+        self._deadline = deadline
+        self._check_peer = check_peer
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(_GuardedHTTPSConnection, req, context=self._ssl_context)
+        connection = functools.partial(
+            _WatchedHTTPSConnection, deadline=self._deadline, check_peer=self._check_peer
+        )
+        return self.do_open(connection, req, context=self._ssl_context)
 
 
 class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
@@ -192,12 +304,16 @@ class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-def _build_opener(allow_private_network: bool) -> urllib.request.OpenerDirector:
-    if allow_private_network:
-        return urllib.request.build_opener()
-    return urllib.request.build_opener(
-        _GuardedRedirectHandler(), _GuardedHTTPHandler(), _GuardedHTTPSHandler()
-    )
+def _build_opener(
+    allow_private_network: bool, deadline: _Deadline
+) -> urllib.request.OpenerDirector:
+    handlers: list[urllib.request.BaseHandler] = [
+        _WatchedHTTPHandler(deadline, check_peer=not allow_private_network),
+        _WatchedHTTPSHandler(deadline, check_peer=not allow_private_network),
+    ]
+    if not allow_private_network:
+        handlers.append(_GuardedRedirectHandler())
+    return urllib.request.build_opener(*handlers)
 
 
 # --------------------------------------------------------------------------------------
@@ -240,23 +356,48 @@ class CountingReader:
 _HTTP_BLOCK: Final = 64 * 1024
 _HTTP_CACHE_BLOCKS: Final = 256  # at most 16 MiB kept per reader
 _CONTENT_RANGE: Final = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
+#: Most bytes one probe reads: what MiMo takes by URL. Also the cap when the size is unknown.
+_MAX_PROBE_BYTES: Final = MAX_URL_VIDEO_BYTES
+#: Reads allowed past a stated size, for blocks read again after leaving the cache.
+_PROBE_MARGIN: Final = 16 * 1024 * 1024
 
 
 class HTTPRangeReader:
     """A seekable, read-only file over HTTP that fetches only the blocks it is asked for.
 
-    Reads go through a cache of 64 KiB blocks filled with ``Range`` requests, so opening a
-    faststart MP4 costs its header and index, not the whole file. A server that ignores
-    ``Range`` (answers 200 with the whole body) is read as one stream instead: forward
-    seeks read through, and what was read stays cached for backward seeks.
+    Reads go through a cache of 64 KiB blocks filled with ranged GET requests (never
+    HEAD: presigned object-store URLs are signed for GET only), so opening a faststart MP4
+    costs its header and index, not the whole file. A server that ignores ``Range``
+    (answers 200 with the whole body) is read as one stream instead: forward seeks read
+    through, and a backward seek past the cache reads the stream again from the start.
     ``bytes_read`` counts every byte received.
+
+    Every probe has hard limits, each raising :class:`ProbeLimitError`:
+
+    - a deadline: ``timeout`` seconds for everything, from connecting to the last read
+      (``timeout`` also bounds each wait);
+    - a byte cap: the file's stated size plus a quarter and 16 MiB, at most ``max_bytes``
+      (default and ceiling: 300 MB, the most MiMo takes by URL).
+
+    A 206 answer longer than the range asked for is read only as far as was asked, and
+    memory stays within the block cache whatever the server sends.
     """
 
-    def __init__(self, url: str, *, timeout: float, allow_private_network: bool) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float,
+        allow_private_network: bool,
+        max_bytes: int | None = None,
+    ) -> None:
         self.url = url
         self._label = url
         self._timeout = timeout
-        self._opener = _build_opener(allow_private_network)
+        self._deadline = _Deadline(timeout)
+        self._opener = _build_opener(allow_private_network, self._deadline)
+        ceiling = _MAX_PROBE_BYTES if max_bytes is None else min(max_bytes, _MAX_PROBE_BYTES)
+        self._max_bytes = self._cap = max(ceiling, 0)
         self.bytes_read = 0
         self.size: int | None = None
         self.ranges = True
@@ -264,22 +405,57 @@ class HTTPRangeReader:
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._stream: Any = None
         self._stream_pos = 0
-        self._first_fetch()
+        try:
+            self._first_fetch()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- limits ------------------------------------------------------------------------
+
+    def _deadline_error(self) -> ProbeLimitError:
+        return ProbeLimitError(
+            f"Gave up reading {self._label}: probing it took longer than its deadline of "
+            f"{self._deadline.seconds:g} s (after {self.bytes_read:,} bytes). The server is "
+            "slow or stalls: pass a larger timeout, or host the video where it is served "
+            "faster.",
+            limit="deadline",
+            value=self._deadline.seconds,
+            bytes_read=self.bytes_read,
+        )
+
+    def _cap_error(self) -> ProbeLimitError:
+        stated = "" if self.size is None else f" (the server says the file has {self.size:,})"
+        return ProbeLimitError(
+            f"Stopped reading {self._label} at {self.bytes_read:,} bytes, the most one probe "
+            f"reads{stated}. The video's index is too far in, or the server ignores Range "
+            "requests: serve it with its index first (faststart MP4) from a server that "
+            "honours Range.",
+            limit="bytes",
+            value=self._cap,
+            bytes_read=self.bytes_read,
+        )
+
+    def _learn_size(self, size: int) -> None:
+        self.size = size
+        self._cap = min(self._max_bytes, size + size // 4 + _PROBE_MARGIN)
 
     # -- network ---------------------------------------------------------------------
 
-    def _open(self, start: int, stop: int) -> Any:
-        """GET bytes ``[start, stop)``; None when the range lies past the end (416)."""
+    def _open(self, start: int, stop: int | None) -> Any:
+        """GET bytes ``[start, stop)`` (to the end if None); None when past the end (416)."""
+        if self._deadline.passed:
+            raise self._deadline_error()
         request = urllib.request.Request(
             self.url,
             headers={
-                "Range": f"bytes={start}-{stop - 1}",
+                "Range": f"bytes={start}-{'' if stop is None else stop - 1}",
                 "Accept-Encoding": "identity",
                 "User-Agent": "langchain-mimo-video",
             },
         )
         try:
-            return self._opener.open(request, timeout=self._timeout)
+            return self._opener.open(request, timeout=self._deadline.timeout(self._timeout))
         except urllib.error.HTTPError as err:
             err.close()
             if err.code == 416:
@@ -288,6 +464,8 @@ class HTTPRangeReader:
                 f"Could not read {self._label}: HTTP {err.code} {err.reason}."
             ) from err
         except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+            if self._deadline.passed:
+                raise self._deadline_error() from err
             raise VideoSourceError(f"Could not read {self._label}: {err}.") from err
 
     def _first_fetch(self) -> None:
@@ -300,16 +478,35 @@ class HTTPRangeReader:
             return
         self.ranges = False
         length = response.headers.get("Content-Length")
-        self.size = int(length) if length and length.isdigit() else None
+        if length and length.isdigit():
+            self._learn_size(int(length))
         self._stream = response
 
-    def _read_body(self, response: Any, limit: int | None = None) -> bytes:
-        try:
-            data = response.read() if limit is None else response.read(limit)
-        except (OSError, http.client.HTTPException) as err:
-            raise VideoSourceError(f"Could not read {self._label}: {err}.") from err
-        self.bytes_read += len(data)
-        return bytes(data)
+    def _read_body(self, response: Any, limit: int) -> bytes:
+        """Read up to ``limit`` bytes of a body, within the probe's deadline and byte cap."""
+        chunks: list[bytes] = []
+        got = 0
+        while got < limit:
+            if self._deadline.passed:
+                raise self._deadline_error()
+            room = self._cap - self.bytes_read
+            if room <= 0:
+                raise self._cap_error()
+            try:
+                # read1 returns what one receive brings, so the deadline is checked often
+                data = response.read1(min(limit - got, room, _HTTP_BLOCK))
+            except (OSError, ValueError, http.client.HTTPException) as err:
+                if self._deadline.passed:
+                    raise self._deadline_error() from err
+                raise VideoSourceError(f"Could not read {self._label}: {err}.") from err
+            if not data:
+                if self._deadline.passed:  # a socket shut at the deadline reads as the end
+                    raise self._deadline_error()
+                break
+            self.bytes_read += len(data)
+            got += len(data)
+            chunks.append(bytes(data))
+        return b"".join(chunks)
 
     def _take_range(self, response: Any, start: int, stop: int) -> None:
         """Cache the body of a 206 answer to a request for ``[start, stop)``."""
@@ -318,10 +515,11 @@ class HTTPRangeReader:
             if match:
                 start = int(match.group(1))  # what the server actually sent
                 if match.group(3) != "*":
-                    self.size = int(match.group(3))
-            data = self._read_body(response)
+                    self._learn_size(int(match.group(3)))
+            # Never more than was asked for, whatever the server sends.
+            data = self._read_body(response, max(stop - start, 0))
         if self.size is None and len(data) < stop - start:
-            self.size = start + len(data)  # a short answer without a total marks the end
+            self._learn_size(start + len(data))  # a short answer without a total marks the end
         self._store(start, data)
 
     def _store(self, offset: int, data: bytes) -> None:
@@ -339,7 +537,9 @@ class HTTPRangeReader:
     def _fetch(self, first: int, last: int) -> None:
         """Fetch blocks ``first..last`` (inclusive) in one request."""
         if not self.ranges:
-            self._stream_until((last + 1) * _HTTP_BLOCK)
+            if first * _HTTP_BLOCK < self._stream_pos:  # behind the stream: left the cache
+                self._restart_stream()
+            self._stream_until((last + 1) * _HTTP_BLOCK, keep=last - first + 1)
             return
         start, stop = first * _HTTP_BLOCK, (last + 1) * _HTTP_BLOCK
         if self.size is not None:
@@ -357,20 +557,28 @@ class HTTPRangeReader:
             )
         self._take_range(response, start, stop)
 
-    def _stream_until(self, offset: int) -> None:
+    def _restart_stream(self) -> None:
+        """Read a Range-less server's body again from the start (a block left the cache)."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+        response = self._open(0, None)
+        if response is None:
+            raise VideoSourceError(f"{self._label} is empty.")
+        self._stream, self._stream_pos = response, 0
+
+    def _stream_until(self, offset: int, keep: int) -> None:
+        """Read the stream up to ``offset``, keeping at most the cache plus ``keep`` blocks."""
         while self._stream is not None and self._stream_pos < offset:
-            data = b""
-            while len(data) < _HTTP_BLOCK:
-                more = self._read_body(self._stream, _HTTP_BLOCK - len(data))
-                if not more:
-                    break
-                data += more
+            data = self._read_body(self._stream, _HTTP_BLOCK)
             if len(data) < _HTTP_BLOCK:
                 self._stream.close()
                 self._stream = None
-                self.size = self._stream_pos + len(data)
+                self._learn_size(self._stream_pos + len(data))
             self._store(self._stream_pos, data)
             self._stream_pos += len(data)
+            while len(self._blocks) > _HTTP_CACHE_BLOCKS + keep:
+                self._blocks.popitem(last=False)
 
     # -- file protocol ---------------------------------------------------------------
 
@@ -398,9 +606,8 @@ class HTTPRangeReader:
             chunks.append(block)
         data = b"".join(chunks)[self._pos - first * _HTTP_BLOCK :][:size]
         self._pos += len(data)
-        if self.ranges:  # a streamed body cannot be fetched again, so it is all kept
-            while len(self._blocks) > _HTTP_CACHE_BLOCKS:
-                self._blocks.popitem(last=False)
+        while len(self._blocks) > _HTTP_CACHE_BLOCKS:
+            self._blocks.popitem(last=False)
         return data
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -425,6 +632,7 @@ class HTTPRangeReader:
         return True
 
     def close(self) -> None:
+        self._deadline.cancel()
         if self._stream is not None:
             self._stream.close()
             self._stream = None

@@ -1,0 +1,260 @@
+r"""Reading a URL's host the way every parser does, or refusing the URL.
+
+Python's ``urlsplit``, WHATWG URL parsers (browsers, Node, many HTTP stacks) and urllib3
+disagree on some spellings: ``http://127.0.0.1\@public.example/`` is ``public.example`` to
+``urlsplit`` but ``127.0.0.1`` to the others. :func:`unambiguous_host` accepts only URLs
+whose host every reading agrees on, and says why it refuses the others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from typing import Final
+
+from langchain_mimo_video.errors import AmbiguousURLError
+
+__all__ = ["unambiguous_host", "whatwg_host"]
+
+# An authority we accept: a host name or a bracketed IPv6 address, then an optional port.
+_AUTHORITY: Final = re.compile(
+    r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?))(?::[0-9]*)?",
+    re.IGNORECASE,
+)
+_SPECIAL_SCHEMES: Final = frozenset({"http", "https", "ws", "wss", "ftp"})
+
+
+def _refuse(url: str, why: str, fix: str) -> AmbiguousURLError:
+    return AmbiguousURLError(
+        f"Refusing {url!r}: {why}. URL parsers disagree on such URLs, so the host checked "
+        f"here might not be the host that is fetched. {fix}"
+    )
+
+
+def _ipv4_number(part: str) -> int | None:
+    """WHATWG's IPv4 number parser: decimal, ``0x`` hex or ``0`` octal; None if invalid."""
+    radix = 10
+    if part[:2].lower() == "0x":
+        part, radix = part[2:], 16
+    elif len(part) > 1 and part.startswith("0"):
+        part, radix = part[1:], 8
+    if not part:
+        return 0
+    digits = "0123456789abcdef"[:radix]
+    if any(char not in digits for char in part.lower()):
+        return None
+    return int(part, radix)
+
+
+def _ends_in_a_number(host: str) -> bool:
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    last = parts[-1]
+    if last and last.isascii() and last.isdigit():
+        return True
+    return last[:2].lower() == "0x" and _ipv4_number(last) is not None
+
+
+def _whatwg_ipv4(host: str) -> str | None:
+    """WHATWG's IPv4 parser (``127.1``, ``0x7f.1``, ``2130706433``...); None if invalid."""
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    if len(parts) > 4 or any(not part for part in parts):
+        return None
+    numbers = [_ipv4_number(part) for part in parts]
+    if any(number is None for number in numbers):
+        return None
+    values = [number for number in numbers if number is not None]
+    if any(value > 255 for value in values[:-1]) or values[-1] >= 256 ** (5 - len(values)):
+        return None
+    address = values[-1]
+    for index, value in enumerate(values[:-1]):
+        address += value * 256 ** (3 - index)
+    return str(ipaddress.IPv4Address(address))
+
+
+def whatwg_host(url: str) -> str | None:
+    r"""The host of ``url`` as a WHATWG URL parser reads it, or None where it fails.
+
+    A small, strict reading of the WHATWG URL standard for special schemes (http, https...):
+    leading and trailing spaces and controls are stripped and tabs and newlines removed;
+    ``\`` counts as ``/``; any number of slashes may follow the scheme; the authority ends
+    at the first ``/``, ``\``, ``?`` or ``#``; user info runs to its last ``@``; the host is
+    percent-decoded and lower-cased; hosts that end in a number are IPv4 addresses in any
+    of the standard's spellings. Non-ASCII hosts are mapped with IDNA 2003 (WHATWG uses
+    UTS 46, which differs for a few characters; :func:`unambiguous_host` refuses them).
+
+    Args:
+        url: Any URL.
+
+    Returns:
+        The serialized host (IPv6 without brackets), or None if the URL has no host or a
+        WHATWG parser would reject it.
+
+    Example:
+        .. code-block:: python
+
+            whatwg_host("http://127.0.0.1\\@public.example/v.mp4")  # '127.0.0.1'
+
+    """
+    text = url.strip("".join(map(chr, range(0x21))))
+    text = re.sub(r"[\t\n\r]", "", text)
+    scheme, colon, rest = text.partition(":")
+    if not colon or scheme.lower() not in _SPECIAL_SCHEMES:
+        return None
+    rest = rest.replace("\\", "/")
+    rest = rest.lstrip("/")
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    host_port = authority.rpartition("@")[2]
+    if host_port.startswith("["):
+        end = host_port.find("]")
+        if end < 0 or host_port[end + 1 : end + 2] not in ("", ":"):
+            return None
+        try:
+            return ipaddress.IPv6Address(host_port[1:end]).compressed
+        except ValueError:
+            return None
+    host = host_port.partition(":")[0]
+    if not host:
+        return None
+    if "%" in host:
+        try:
+            host = urllib.parse.unquote(host, errors="strict")
+        except UnicodeDecodeError:
+            return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    host = host.lower()
+    if re.search(r"[\x00-\x20#%/:<>?@\[\\\]^|\x7f]", host):
+        return None
+    if _ends_in_a_number(host):
+        return _whatwg_ipv4(host)
+    return host
+
+
+def _normal(host: str) -> str:
+    """A host without its trailing dot, IPv6 compressed: to compare two readings."""
+    try:
+        return ipaddress.ip_address(host).compressed
+    except ValueError:
+        return host.rstrip(".")
+
+
+def unambiguous_host(url: str) -> tuple[str, int | None]:
+    """Split an http(s) URL into its host and port, refusing spellings parsers disagree on.
+
+    Refused: control characters and whitespace anywhere; a backslash before the query;
+    user info (``user@host``); percent-encoded or non-ASCII hosts; characters that are
+    not allowed in a host name; IPv4 addresses in anything but dotted decimal
+    (``0x7f.1``, ``2130706433``; those that name a non-public address are returned in
+    dotted decimal, for the caller to refuse naming why); and anything else where
+    ``urlsplit`` and a WHATWG reading (:func:`whatwg_host`) of the host differ.
+
+    Args:
+        url: The URL to read. Its scheme is the caller's to check.
+
+    Returns:
+        The host (lower-case, without a trailing dot or IPv6 brackets; IPv4 addresses in
+        dotted decimal; empty if the URL has none) and the port, or None for the scheme's
+        default.
+
+    Raises:
+        AmbiguousURLError: If the URL is spelled in one of the ways above. The message
+            says what to change.
+
+    Example:
+        .. code-block:: python
+
+            unambiguous_host("https://Example.com:8443/v.mp4")  # ('example.com', 8443)
+
+    """
+    for char in url:
+        if char.isspace() or ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F:
+            raise _refuse(
+                url,
+                f"it holds the whitespace or control character {char!r}",
+                "Remove it, or percent-encode it in the path or query (a space is %20).",
+            )
+    if "\\" in re.split(r"[?#]", url, maxsplit=1)[0]:
+        raise _refuse(
+            url,
+            "it holds a backslash before the query (browsers and most HTTP clients read it as '/')",
+            "Use '/' between the parts of the URL and write a literal backslash as %5C.",
+        )
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as err:
+        raise AmbiguousURLError(f"Refusing {url!r}: it is not a valid URL ({err}).") from err
+    netloc = parts.netloc
+    if not netloc:
+        return "", port  # no host: the caller refuses it
+    if "@" in netloc:
+        raise _refuse(
+            url,
+            "it holds user info (a name or password and '@' before the host)",
+            "Remove the part up to and including the '@'; put credentials in a presigned "
+            "URL's query instead.",
+        )
+    if "%" in netloc:
+        raise _refuse(
+            url,
+            "its host is percent-encoded",
+            "Write the host name or address plainly.",
+        )
+    if not netloc.isascii():
+        try:
+            hint = f" (here: {(parts.hostname or '').encode('idna').decode('ascii')})"
+        except UnicodeError:
+            hint = ""
+        raise _refuse(
+            url,
+            "its host is not ASCII (parsers map international names differently)",
+            f"Write the host in ASCII, international names in their 'xn--' form{hint}.",
+        )
+    match = _AUTHORITY.fullmatch(netloc)
+    if match is None:
+        raise _refuse(
+            url,
+            f"its host part {netloc!r} holds characters that are not allowed in a host name",
+            "Use a host name (letters, digits, '-', '.'), an IPv4 address or a bracketed "
+            "IPv6 address, optionally followed by ':' and a port.",
+        )
+    host = (parts.hostname or "").rstrip(".")
+    if match["ipv6"] is not None:
+        try:
+            host = ipaddress.IPv6Address(match["ipv6"]).compressed
+        except ValueError as err:
+            raise AmbiguousURLError(
+                f"Refusing {url!r}: [{match['ipv6']}] is not an IPv6 address."
+            ) from err
+    elif host and _ends_in_a_number(host):
+        address = _whatwg_ipv4(host)
+        if address is None:
+            raise _refuse(
+                url,
+                f"its host {host!r} ends in a number but is not an IPv4 address",
+                "Write an IPv4 address as four decimal numbers (a.b.c.d), or use a host name.",
+            )
+        if address != host:
+            if ipaddress.IPv4Address(address).is_global:
+                raise _refuse(
+                    url,
+                    f"its host {host!r} is an IPv4 address in a rare spelling",
+                    f"Write it as {address}.",
+                )
+            return address, port  # not public: the caller refuses it, naming why
+    seen = whatwg_host(url)
+    if seen is None or _normal(seen) != _normal(host):
+        raise _refuse(
+            url,
+            f"its host reads as {host!r} to Python but as {seen!r} to a WHATWG parser",
+            "Write the URL plainly: scheme://host[:port]/path.",
+        )
+    return host, port
