@@ -266,10 +266,13 @@ def test_unknown_route_and_bad_json(server: MiMoContractServer) -> None:
     assert "JSON" in response.json()["error"]["param"]
 
 
-def test_video_to_text_only_model_is_400(client: openai.OpenAI, videos: dict[str, bytes]) -> None:
-    with pytest.raises(openai.BadRequestError) as exc_info:
+def test_video_to_text_only_model_is_404(client: openai.OpenAI, videos: dict[str, bytes]) -> None:
+    # As live for image parts sent to mimo-v2.5-pro (see tests/mimo_server/README.md).
+    with pytest.raises(openai.NotFoundError) as exc_info:
         ask(client, video_messages(video_part(data_url(videos["mp4"]))), model="mimo-v2-pro")
-    assert "does not accept video_url" in error_of(exc_info)["param"]
+    param = error_of(exc_info)["param"]
+    assert "No endpoints found that support video input" in param
+    assert "does not accept video_url" in param
 
 
 def test_unknown_top_level_fields_are_ignored(client: openai.OpenAI) -> None:

@@ -6,6 +6,7 @@ formula, and answers with deterministic text built from those measurements. It i
 fake of MiMo's intelligence. See ``README.md`` in this folder.
 """
 
+from .behaviour import Behaviour
 from .contract import IMAGE_TOKENS, MODELS, ApiError
 from .server import FAULT_OPTIONS, Fault, MiMoContractServer, RecordedRequest
 
@@ -14,6 +15,7 @@ __all__ = [
     "IMAGE_TOKENS",
     "MODELS",
     "ApiError",
+    "Behaviour",
     "Fault",
     "MiMoContractServer",
     "RecordedRequest",

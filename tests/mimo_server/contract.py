@@ -23,6 +23,7 @@ from typing import Any, Final
 from langchain_mimo_video import limits
 
 from . import formula
+from .behaviour import Behaviour
 from .probe import (
     FetchFailed,
     FetchTooLarge,
@@ -155,6 +156,8 @@ class ChatRequest:
     tools: list[Tool] = field(default_factory=list)
     tool_choice: str = "auto"
     """``"auto"``, ``"none"``, ``"required"``, or ``"function:<name>"`` for a named tool."""
+    reasoning_effort: str | None = None
+    """The validated ``reasoning_effort``; it changes nothing in the answer (as reported live)."""
     videos: list[VideoInput] = field(default_factory=list)
     images: list[ImageInput] = field(default_factory=list)
     audios: list[AudioInput] = field(default_factory=list)
@@ -213,8 +216,15 @@ def _digest(value: object) -> bytes:
     return hashlib.sha256(_canonical(value).encode()).digest()
 
 
-def parse_chat_request(body: object, fetch: Fetcher) -> ChatRequest:
-    """Validate a decoded ``/chat/completions`` body; raise :class:`ApiError` on violations."""
+def parse_chat_request(
+    body: object, fetch: Fetcher, behaviour: Behaviour | None = None
+) -> ChatRequest:
+    """Validate a decoded ``/chat/completions`` body; raise :class:`ApiError` on violations.
+
+    ``behaviour`` picks among the ways the evidence allows where the contract is open
+    (default: :class:`Behaviour`'s defaults).
+    """
+    behaviour = behaviour or Behaviour()
     if not isinstance(body, dict):
         raise bad_request("request body must be a JSON object")
     model = body.get("model")
@@ -222,15 +232,18 @@ def parse_chat_request(body: object, fetch: Fetcher) -> ChatRequest:
         raise bad_request("model: a model name is required")
     if model not in MODELS:
         raise ApiError(404, f"model {model!r} not found; known models: {', '.join(MODELS)}")
+    if model in behaviour.retired_models:
+        # What the live API answers since the V2 names went offline on 2026-06-30.
+        raise bad_request(f"Not supported model {model}")
     info = MODELS[model]
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise bad_request("messages: a non-empty list of messages is required")
 
     request = ChatRequest(model=model, messages=messages)
-    _parse_options(body, request, info)
+    _parse_options(body, request, info, behaviour)
     _parse_tools(body, request)
-    _MessageParser(request, info, fetch).parse_all()
+    _MessageParser(request, info, fetch, behaviour).parse_all()
 
     if request.prompt_tokens > info.context:
         raise bad_request(
@@ -240,7 +253,9 @@ def parse_chat_request(body: object, fetch: Fetcher) -> ChatRequest:
     return request
 
 
-def _parse_options(body: dict[str, Any], request: ChatRequest, info: ModelInfo) -> None:
+def _parse_options(
+    body: dict[str, Any], request: ChatRequest, info: ModelInfo, behaviour: Behaviour
+) -> None:
     stream = body.get("stream", False)
     if stream is not None and not isinstance(stream, bool):
         raise bad_request("stream: must be a boolean")
@@ -260,11 +275,14 @@ def _parse_options(body: dict[str, Any], request: ChatRequest, info: ModelInfo) 
         if kind not in ("enabled", "disabled"):
             raise bad_request("thinking: must be {'type': 'enabled'} or {'type': 'disabled'}")
         request.thinking = kind == "enabled"
+    request.reasoning_effort = _reasoning_effort(body, behaviour)
 
     for name in ("max_completion_tokens", "max_tokens"):
         cap = body.get(name)
         if cap is None:
             continue
+        if behaviour.max_tokens_field not in ("both", name):
+            raise bad_request(f"{name}: not supported; use {behaviour.max_tokens_field}")
         if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= MAX_OUTPUT_TOKENS:
             raise bad_request(f"{name}: must be an integer in [1, {MAX_OUTPUT_TOKENS}]")
         if request.max_completion_tokens is None:  # max_completion_tokens wins over max_tokens
@@ -288,6 +306,19 @@ def _parse_options(body: dict[str, Any], request: ChatRequest, info: ModelInfo) 
                 "MiMo documents 'text' and 'json_object'"
             )
         request.json_mode = kind == "json_object"
+
+
+def _reasoning_effort(body: dict[str, Any], behaviour: Behaviour) -> str | None:
+    """The ``reasoning_effort`` if accepted: "minimal" got a 500 live, other unknowns a 400."""
+    effort = body.get("reasoning_effort")
+    if effort is None or (isinstance(effort, str) and effort in behaviour.reasoning_efforts):
+        return effort
+    levels = ("low", "medium", "high")
+    known = [e for e in levels if e in behaviour.reasoning_efforts]
+    allowed = ", ".join(known + sorted(behaviour.reasoning_efforts - set(levels)))
+    if effort == "minimal":
+        raise ApiError(500, f"reasoning_effort: {effort!r} failed; use one of {allowed}")
+    raise bad_request(f"reasoning_effort: must be one of {allowed}, got {effort!r}")
 
 
 def _parse_tools(body: dict[str, Any], request: ChatRequest) -> None:
@@ -338,10 +369,13 @@ def _parse_tools(body: dict[str, Any], request: ChatRequest) -> None:
 class _MessageParser:
     """Walks the messages, validating each and counting its prompt tokens."""
 
-    def __init__(self, request: ChatRequest, info: ModelInfo, fetch: Fetcher) -> None:
+    def __init__(
+        self, request: ChatRequest, info: ModelInfo, fetch: Fetcher, behaviour: Behaviour
+    ) -> None:
         self.request = request
         self.info = info
         self.fetch = fetch
+        self.behaviour = behaviour
 
     def parse_all(self) -> None:
         for index, message in enumerate(self.request.messages):
@@ -409,7 +443,9 @@ class _MessageParser:
                     f"{spot}: needs id, type 'function' and function.name / function.arguments"
                 )
             self._count(function["name"] + function["arguments"])
-        if tool_calls and self.request.thinking and reasoning is None:
+        refuse_empty = self.behaviour.empty_reasoning == "refuse"
+        missing = reasoning is None or (reasoning == "" and refuse_empty)
+        if tool_calls and self.request.thinking and missing:
             raise bad_request(
                 f"{where}.reasoning_content: The reasoning_content in the thinking mode must "
                 "be passed back to the API."
@@ -439,9 +475,14 @@ class _MessageParser:
                 self._count(part["text"])
             elif kind in ("video_url", "image_url", "input_audio"):
                 if not self.info.multimodal:
-                    raise bad_request(
-                        f"{spot}: model {self.request.model} does not accept {kind} input; "
-                        f"use one of {', '.join(sorted(limits.VIDEO_MODELS))}"
+                    # Live, an image part sent to mimo-v2.5-pro gets 404 "No endpoints found
+                    # that support image input"; video and audio presumably alike.
+                    medium = {"video_url": "video", "image_url": "image"}.get(kind, "audio")
+                    raise ApiError(
+                        self.behaviour.text_only_media_status,
+                        f"{spot}: No endpoints found that support {medium} input "
+                        f"(model {self.request.model} does not accept {kind} input; "
+                        f"use one of {', '.join(sorted(limits.VIDEO_MODELS))})",
                     )
                 getattr(self, f"_{kind}")(part, spot)
             else:
@@ -466,6 +507,8 @@ class _MessageParser:
                 f"{where}.fps: must be a number in [{limits.MIN_FPS}, {limits.MAX_FPS:g}], "
                 f"got {fps!r}"
             )
+        if not self.behaviour.fps_float and fps != int(fps):
+            raise bad_request(f"{where}.fps: must be an integer, got {fps!r}")
         resolution = part.get("media_resolution")
         resolution = limits.DEFAULT_MEDIA_RESOLUTION if resolution is None else resolution
         if resolution not in limits.MEDIA_RESOLUTIONS:
@@ -477,8 +520,10 @@ class _MessageParser:
             probe = probe_video(data)
         except MediaRejected as exc:
             raise bad_request(f"{where}: Multimodal data is corrupted: {exc}") from exc
-        tokens = formula.video_tokens(probe.duration, probe.width, probe.height, fps, resolution)
-        audio = formula.audio_tokens(probe.duration) if probe.has_audio else 0
+        duration = probe.duration_by(self.behaviour.duration)
+        tokens = formula.video_tokens(duration, probe.width, probe.height, fps, resolution)
+        special = self.behaviour.audio_special_tokens
+        audio = formula.audio_tokens(duration, special=special) if probe.has_audio else 0
         self.request.videos.append(
             VideoInput(where, float(fps), resolution, probe, tokens, audio_tokens=audio)
         )
@@ -504,7 +549,7 @@ class _MessageParser:
             duration = probe_audio(data)
         except MediaRejected as exc:
             raise bad_request(f"{where}: Multimodal data is corrupted: {exc}") from exc
-        tokens = formula.audio_tokens(duration)
+        tokens = formula.audio_tokens(duration, special=self.behaviour.audio_special_tokens)
         self.request.audios.append(AudioInput(where, duration, tokens))
 
     def _load(self, url: str, where: str, kind: str) -> bytes:

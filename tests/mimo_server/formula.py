@@ -114,9 +114,12 @@ def video_tokens(
     )
 
 
-def audio_tokens(duration: float) -> int:
-    """Tokens of ``duration`` seconds of sound (about 6.25 per second, plus 2)."""
+def audio_tokens(duration: float, *, special: bool = True) -> int:
+    """Tokens of ``duration`` seconds of sound (about 6.25 per second, plus 2 special ones).
+
+    ``special=False`` leaves the 2 special tokens out, one reading of the vendor's sample.
+    """
     spec_len = int(duration * 24_000) // 240 + 1
     t = (spec_len - 1) // 2 + 1
     t = t // 2 + int(t % 2 != 0)
-    return math.ceil(t / 4) + 2
+    return math.ceil(t / 4) + (2 if special else 0)

@@ -83,6 +83,20 @@ class VideoProbe:
     has_audio: bool
     frame_colors: tuple[tuple[float, tuple[float, float, float]], ...]
     """``(time in seconds, mean RGB)`` of every decoded frame, in order."""
+    container_duration: float | None = None
+    """The container's duration in seconds, if it states one."""
+    audio_duration: float | None = None
+    """The first audio stream's duration in seconds, if there is one that states it."""
+
+    def duration_by(self, definition: str) -> float:
+        """The duration under ``definition``: "video_stream", "container" or "audio_stream".
+
+        A definition the file cannot answer (no container duration, no audio stream) falls
+        back to the video stream's duration.
+        """
+        chosen = {"container": self.container_duration, "audio_stream": self.audio_duration}
+        value = chosen.get(definition)
+        return self.duration if value is None else value
 
     def sampled_colors(self, frames: int) -> list[str]:
         """Palette names of ``frames`` frames sampled evenly over the duration.
@@ -166,6 +180,11 @@ def _decode_video(data: bytes) -> VideoProbe:
                 duration = container.duration / av.time_base
             else:
                 duration = colors[-1][0] + 1 / rate
+            audio_duration = None
+            if container.streams.audio:
+                sound = container.streams.audio[0]
+                if sound.duration and sound.time_base:
+                    audio_duration = float(sound.duration * sound.time_base)
             return VideoProbe(
                 container=DOCUMENTED_DEMUXERS[demuxer],
                 duration=duration,
@@ -173,6 +192,10 @@ def _decode_video(data: bytes) -> VideoProbe:
                 height=height,
                 has_audio=bool(container.streams.audio),
                 frame_colors=tuple(colors),
+                container_duration=(
+                    container.duration / av.time_base if container.duration else None
+                ),
+                audio_duration=audio_duration,
             )
     except MediaRejected:
         raise

@@ -38,6 +38,7 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .answers import Completion, answer
+from .behaviour import Behaviour
 from .contract import MODELS, ApiError, ChatRequest, parse_chat_request
 from .probe import fetch
 from .wire import completion_body, model_entry, models_body, response_id, stream_chunks, usage
@@ -103,6 +104,11 @@ class MiMoContractServer:
         host: the address to bind.
         port: the port to bind; 0 picks a free one.
         fetch_timeout: seconds allowed to download a media URL.
+        behaviour: how to behave where the evidence about the live API allows more than one
+            way (default: :meth:`Behaviour.from_env`, the defaults changed by
+            ``MIMO_SERVER_*`` environment variables).
+        **options: fields of :class:`Behaviour` that override ``behaviour``, for example
+            ``usage_chunk="finish"`` or ``auth_headers={"bearer"}``.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`.
     """
@@ -114,8 +120,11 @@ class MiMoContractServer:
         host: str = "127.0.0.1",
         port: int = 0,
         fetch_timeout: float = 10.0,
+        behaviour: Behaviour | None = None,
+        **options: Any,
     ) -> None:
         self.api_key = api_key
+        self.behaviour = (behaviour or Behaviour.from_env()).replace(**options)
         self.fetch_timeout = fetch_timeout
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
@@ -239,14 +248,18 @@ class MiMoContractServer:
             return self._faults.pop(0) if self._faults else None
 
     def _check_key(self, headers: Any) -> None:
-        offered = [headers.get("api-key", "").strip()]
+        accepted = self.behaviour.auth_headers
+        offered = []
+        if "api-key" in accepted:
+            offered.append(headers.get("api-key", "").strip())
         authorization = headers.get("Authorization", "")
-        if authorization.lower().startswith("bearer "):
+        if "bearer" in accepted and authorization.lower().startswith("bearer "):
             offered.append(authorization[len("bearer ") :].strip())
         offered = [key for key in offered if key]
         if not offered:
+            ways = {"api-key": "`api-key: KEY`", "bearer": "`Authorization: Bearer KEY`"}
             raise ApiError(
-                401, "missing API key: send `api-key: KEY` or `Authorization: Bearer KEY`"
+                401, "missing API key: send " + " or ".join(ways[w] for w in sorted(accepted))
             )
         if self.api_key not in offered:
             raise ApiError(401, "invalid API key")
@@ -331,7 +344,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._chat(raw, record)
         elif method == "GET" and path == MODELS_PATH:
             app._check_key(self.headers)
-            self._send_json(200, models_body(), record)
+            hidden = frozenset() if app.behaviour.list_retired else app.behaviour.retired_models
+            self._send_json(200, models_body(hidden), record)
         elif method == "GET" and path.startswith(MODELS_PATH + "/"):
             app._check_key(self.headers)
             name = path[len(MODELS_PATH) + 1 :]
@@ -356,7 +370,16 @@ class _Handler(BaseHTTPRequestHandler):
         app._check_key(self.headers)
         if record.body is None:
             raise ApiError(400, "request body: not valid JSON")
-        request = parse_chat_request(record.body, app._fetch)
+        behaviour = app.behaviour
+        try:
+            request = parse_chat_request(record.body, app._fetch, behaviour)
+        except ApiError as error:
+            body = record.body
+            streamed = isinstance(body, dict) and body.get("stream") is True
+            if not streamed or behaviour.stream_errors == "json":
+                raise
+            self._send_stream_error(error, record, ok=behaviour.stream_errors == "sse_200")
+            return
         rid = response_id(raw)
         completion = answer(request, rid)
         usage_ = usage(request, completion, app._cached_tokens(request))
@@ -364,7 +387,7 @@ class _Handler(BaseHTTPRequestHandler):
         if request.stream:
             self._send_stream(request, completion, rid, usage_, record, cut)
         else:
-            payload = completion_body(request, completion, rid, usage_)
+            payload = completion_body(request, completion, rid, usage_, behaviour)
             self._send_json(200, payload, record, cut_in_half=cut is not None)
 
     # -- I/O -----------------------------------------------------------------------------
@@ -415,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
         record: RecordedRequest,
         cut: Fault | None,
     ) -> None:
-        events = list(stream_chunks(request, completion, rid, usage_))
+        events = list(stream_chunks(request, completion, rid, usage_, self.server.app.behaviour))
         if cut is not None:
             finish = next(i for i, e in enumerate(events) if e["choices"][0]["finish_reason"])
             events = events[: min(cut.options.get("after_chunks") or max(1, finish // 2), finish)]
@@ -433,6 +456,26 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._write_chunk(b"data: [DONE]\n\n")
         self.wfile.write(b"0\r\n\r\n")
+
+    def _send_stream_error(self, error: ApiError, record: RecordedRequest, *, ok: bool) -> None:
+        """MiMo's error body framed as one SSE event, as seen for ``stream: true`` requests.
+
+        The third-party log shows ``data:{"error":...}`` (no space after the colon) under the
+        error's status; ``ok`` sends it in a 200 event stream instead.
+        """
+        status = 200 if ok else error.status
+        envelope = json.dumps(error.body(), ensure_ascii=False, separators=(",", ":"))
+        data = b"data:" + envelope.encode() + b"\n\n"
+        self._started = True
+        record.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in error.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
 
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))

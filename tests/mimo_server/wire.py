@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from .answers import Completion, split_pieces
+from .behaviour import Behaviour
 from .contract import MODELS, ChatRequest
 
 #: 2026-01-01T00:00:00Z; ``created`` is this plus a per-request offset from the body hash.
@@ -40,9 +41,14 @@ def usage(request: ChatRequest, completion: Completion, cached_tokens: int) -> d
 
 
 def completion_body(
-    request: ChatRequest, completion: Completion, rid: str, usage_: dict[str, Any]
+    request: ChatRequest,
+    completion: Completion,
+    rid: str,
+    usage_: dict[str, Any],
+    behaviour: Behaviour | None = None,
 ) -> dict[str, Any]:
     """The non-streaming ``chat.completion`` body."""
+    behaviour = behaviour or Behaviour()
     message: dict[str, Any] = {
         "content": completion.content,
         "role": "assistant",
@@ -56,7 +62,7 @@ def completion_body(
         ]
         or None,
     }
-    if completion.reasoning is not None:
+    if completion.reasoning is not None or behaviour.reasoning_when_off == "null":
         message["reasoning_content"] = completion.reasoning
     return {
         "id": rid,
@@ -69,14 +75,19 @@ def completion_body(
 
 
 def stream_chunks(
-    request: ChatRequest, completion: Completion, rid: str, usage_: dict[str, Any]
+    request: ChatRequest,
+    completion: Completion,
+    rid: str,
+    usage_: dict[str, Any],
+    behaviour: Behaviour | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The ``chat.completion.chunk`` events of a streamed answer, in order ([DONE] excluded).
 
     Role chunk, reasoning deltas, content deltas, tool-call deltas (id and name first, then
     the arguments in pieces), the finish chunk, and with ``include_usage`` a usage chunk
-    with empty ``choices``.
+    with empty ``choices`` (or, with ``usage_chunk="finish"``, ``usage`` on the finish chunk).
     """
+    behaviour = behaviour or Behaviour()
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {
@@ -97,17 +108,21 @@ def stream_chunks(
         yield chunk({"tool_calls": [{**head, "function": {"name": call.name, "arguments": ""}}]})
         for piece in split_pieces(call.arguments, tokens_per_piece=4):
             yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
-    yield chunk({}, completion.finish_reason)
-    if request.include_usage:
+    finish = chunk({}, completion.finish_reason)
+    if request.include_usage and behaviour.usage_chunk == "finish":
+        finish["usage"] = usage_
+    yield finish
+    if request.include_usage and behaviour.usage_chunk == "separate":
         last = chunk({})
         last["choices"] = []
         last["usage"] = usage_
         yield last
 
 
-def models_body() -> dict[str, Any]:
-    """The ``GET /v1/models`` list."""
-    return {"object": "list", "data": [model_entry(name) for name in MODELS]}
+def models_body(hidden: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The ``GET /v1/models`` list, leaving out the ``hidden`` names."""
+    names = [name for name in MODELS if name not in hidden]
+    return {"object": "list", "data": [model_entry(name) for name in names]}
 
 
 def model_entry(name: str) -> dict[str, Any]:
