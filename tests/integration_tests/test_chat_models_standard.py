@@ -78,7 +78,7 @@ class TestChatMiMoIntegration(ChatModelIntegrationTests):
 
     @property
     def model_override_value(self) -> str:
-        return "mimo-v2-omni"
+        return "mimo-v2.5-pro"  # a live text model; mimo-v2-omni is retired
 
     @property
     def enable_vcr_tests(self) -> bool:
