@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -28,7 +27,7 @@ from langchain_core.output_parsers.openai_tools import (
     JsonOutputKeyToolsParser,
     PydanticToolsParser,
 )
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
@@ -36,18 +35,21 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
+from langchain_mimo_video._api_errors import mimo_errors
 from langchain_mimo_video._estimate import RequestEstimate, estimate_request
-from langchain_mimo_video._messages import (
-    PROVIDER,
-    ai_chunk_from_mimo,
-    ai_message_from_mimo,
-    messages_to_mimo,
-    usage_from_mimo,
+from langchain_mimo_video._messages import PROVIDER, messages_to_mimo
+from langchain_mimo_video._responses import (
+    StreamAssembler,
+    add_counts,
+    aiter_chunks,
+    chat_result,
+    iter_chunks,
+    parse_completion,
 )
 from langchain_mimo_video.data._profiles import get_profile
 from langchain_mimo_video.errors import (
+    InvalidArgumentError,
     MissingAPIKeyError,
-    StreamInterruptedError,
     TokenLimitError,
 )
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
@@ -526,9 +528,10 @@ class ChatMiMo(BaseChatModel):
                 self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         body = self._build_request(messages, stop, **kwargs)
-        with _mimo_errors(self._secret()):
-            response = self.client.chat.completions.create(**self._sdk_arguments(body))
-        return _chat_result(response.model_dump(exclude_unset=True))
+        secret = self._secret()
+        with mimo_errors(secret):
+            raw = self.client.chat.completions.with_raw_response.create(**self._sdk_arguments(body))
+        return chat_result(parse_completion(raw.http_response, secret))
 
     async def _agenerate(
         self,
@@ -542,9 +545,12 @@ class ChatMiMo(BaseChatModel):
                 self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         body = await self._abuild_request(messages, stop, **kwargs)
-        with _mimo_errors(self._secret()):
-            response = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
-        return _chat_result(response.model_dump(exclude_unset=True))
+        secret = self._secret()
+        with mimo_errors(secret):
+            raw = await self.async_client.chat.completions.with_raw_response.create(
+                **self._sdk_arguments(body)
+            )
+        return chat_result(parse_completion(raw.http_response, secret))
 
     def _stream(
         self,
@@ -554,19 +560,17 @@ class ChatMiMo(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._build_request(messages, stop, stream=True, **kwargs)
-        assembler = _StreamAssembler()
-        with _mimo_errors(self._secret()):
+        secret = self._secret()
+        assembler = StreamAssembler()
+        with mimo_errors(secret):
             stream = self.client.chat.completions.create(**self._sdk_arguments(body))
-            with stream:
-                for raw in stream:
-                    generation = assembler.feed(raw.model_dump(exclude_unset=True))
-                    if generation is None:
-                        continue
-                    if run_manager:
-                        run_manager.on_llm_new_token(
-                            generation.text, chunk=generation, logprobs=None
-                        )
-                    yield generation
+            for raw in iter_chunks(stream, secret):
+                generation = assembler.feed(raw)
+                if generation is None:
+                    continue
+                if run_manager:
+                    run_manager.on_llm_new_token(generation.text, chunk=generation, logprobs=None)
+                yield generation
         assembler.check_complete()
 
     async def _astream(
@@ -577,26 +581,26 @@ class ChatMiMo(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         body = await self._abuild_request(messages, stop, stream=True, **kwargs)
-        assembler = _StreamAssembler()
-        with _mimo_errors(self._secret()):
+        secret = self._secret()
+        assembler = StreamAssembler()
+        with mimo_errors(secret):
             stream = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
-            async with stream:
-                async for raw in stream:
-                    generation = assembler.feed(raw.model_dump(exclude_unset=True))
-                    if generation is None:
-                        continue
-                    if run_manager:
-                        await run_manager.on_llm_new_token(
-                            generation.text, chunk=generation, logprobs=None
-                        )
-                    yield generation
+            async for raw in aiter_chunks(stream, secret):
+                generation = assembler.feed(raw)
+                if generation is None:
+                    continue
+                if run_manager:
+                    await run_manager.on_llm_new_token(
+                        generation.text, chunk=generation, logprobs=None
+                    )
+                yield generation
         assembler.check_complete()
 
     def _combine_llm_outputs(self, llm_outputs: list[dict[str, Any] | None]) -> dict[str, Any]:
         total: dict[str, Any] = {}
         for output in llm_outputs:
             if output and output.get("token_usage"):
-                total = _add_counts(total, output["token_usage"])
+                total = add_counts(total, output["token_usage"])
         return {"model_name": self.model_name, "token_usage": total}
 
     # -- tools and structured output ---------------------------------------------
@@ -649,12 +653,18 @@ class ChatMiMo(BaseChatModel):
             **kwargs: not accepted; present for signature compatibility.
         """
         if kwargs:
-            raise ValueError(f"Unexpected arguments: {sorted(kwargs)}")
+            raise InvalidArgumentError(
+                f"with_structured_output() takes no argument(s) {sorted(kwargs)}; it accepts "
+                "schema, method, include_raw and strict."
+            )
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         parser: OutputParserLike[Any]
         if method in ("function_calling", "json_schema"):
             if schema is None:
-                raise ValueError(f"method={method!r} needs a schema.")
+                raise InvalidArgumentError(
+                    f"method={method!r} needs a schema: pass a Pydantic class, a TypedDict or "
+                    "a JSON schema."
+                )
             tool = convert_to_openai_tool(schema, strict=strict)
             name = tool["function"]["name"]
             llm = self.bind_tools(
@@ -684,7 +694,7 @@ class ChatMiMo(BaseChatModel):
                 else JsonOutputParser()
             )
         else:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
             )
         if not include_raw:
@@ -708,7 +718,7 @@ def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[
         return choice
     if choice is True:
         if len(names) != 1:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"tool_choice=True needs exactly one tool, got {len(names)}; name the tool."
             )
         choice = names[0]
@@ -718,157 +728,12 @@ def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[
         return "required"
     if isinstance(choice, str):
         if choice not in names:
-            raise ValueError(f"tool_choice={choice!r} is not one of the bound tools {names}.")
-        return {"type": "function", "function": {"name": choice}}
-    raise ValueError(f"Unsupported tool_choice {choice!r}.")
-
-
-def _add_counts(left: Mapping[str, Any], right: Mapping[str, Any]) -> dict[str, Any]:
-    """Add two raw usage dicts key by key (nested detail dicts included)."""
-    total = dict(left)
-    for key, value in right.items():
-        if isinstance(value, Mapping):
-            total[key] = _add_counts(total.get(key) or {}, value)
-        elif isinstance(value, int) and not isinstance(value, bool):
-            total[key] = (total.get(key) or 0) + value
-        elif key not in total:
-            total[key] = value
-    return total
-
-
-def _response_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
-    metadata: dict[str, Any] = {"model_provider": PROVIDER}
-    if response.get("model"):
-        metadata["model_name"] = response["model"]
-    if response.get("id"):
-        metadata["id"] = response["id"]
-    return metadata
-
-
-def _chat_result(response: Mapping[str, Any]) -> ChatResult:
-    usage = response.get("usage")
-    usage_metadata = usage_from_mimo(usage) if usage else None
-    generations = []
-    for choice in response.get("choices") or []:
-        message = ai_message_from_mimo(choice.get("message") or {})
-        message.id = response.get("id")
-        message.usage_metadata = usage_metadata
-        message.response_metadata = {
-            **_response_metadata(response),
-            "finish_reason": choice.get("finish_reason"),
-        }
-        info = {"finish_reason": choice.get("finish_reason")}
-        generations.append(ChatGeneration(message=message, generation_info=info))
-    # LangChain copies llm_output into response_metadata for a single generation.
-    llm_output = {"model_name": response.get("model"), "token_usage": dict(usage or {})}
-    return ChatResult(generations=generations, llm_output=llm_output)
-
-
-class _StreamAssembler:
-    """Turns raw stream chunks into generation chunks and notices a cut stream."""
-
-    def __init__(self) -> None:
-        self.started = False
-        self.finished = False
-        self.text: list[str] = []
-
-    def feed(self, raw: Mapping[str, Any]) -> ChatGenerationChunk | None:
-        chunk = ai_chunk_from_mimo(raw)
-        if chunk is None:
-            return None
-        chunk.id = raw.get("id")
-        if not self.started:
-            # Metadata that must not repeat (strings concatenate when chunks are added).
-            chunk.response_metadata = {**_response_metadata(raw), **chunk.response_metadata}
-            self.started = True
-        else:
-            # Every chunk names its provider, so content_blocks uses our translator.
-            chunk.response_metadata["model_provider"] = PROVIDER
-        if raw.get("usage"):
-            chunk.response_metadata["token_usage"] = dict(raw["usage"])
-        finish_reason = chunk.response_metadata.get("finish_reason")
-        if finish_reason:
-            self.finished = True
-        if isinstance(chunk.content, str):
-            self.text.append(chunk.content)
-        info = {"finish_reason": finish_reason} if finish_reason else None
-        return ChatGenerationChunk(message=chunk, generation_info=info)
-
-    def check_complete(self) -> None:
-        if not self.finished:
-            partial = "".join(self.text)
-            raise StreamInterruptedError(
-                "MiMo's streamed answer ended before it was finished (no finish_reason was "
-                f"received, {len(partial)} characters arrived). The connection was probably "
-                "cut; retry the request.",
-                partial_content=partial,
+            raise InvalidArgumentError(
+                f"tool_choice={choice!r} is not one of the bound tools {names}; name one of "
+                "them, or use 'auto', 'none' or 'required'."
             )
-
-
-@contextmanager
-def _mimo_errors(secret: str | None = None) -> Iterator[None]:
-    """Re-raise SDK status errors with MiMo's error detail and a hint in the message.
-
-    The exception keeps its SDK class (``openai.BadRequestError`` and so on), so callers'
-    ``except`` clauses keep working; only the message gains MiMo's ``message`` and
-    ``param`` fields, where MiMo puts the useful detail.
-    """
-    try:
-        yield
-    except openai.APIStatusError as error:
-        clean = _with_mimo_detail(error, secret)
-        if secret and secret in f"{error.message} {error.body}":
-            raise clean from None  # the original's text holds the key: do not chain it
-        raise clean from error
-
-
-_STATUS_HINTS = {
-    400: "the request was rejected as invalid",
-    401: "check MIMO_API_KEY, and that Token Plan keys (tp-...) use their MIMO_BASE_URL",
-    402: "the account's balance is used up; top it up in the MiMo console",
-    403: "this key may not use this model or feature",
-    404: "the model or endpoint does not exist; check the model name and base URL",
-    421: "the content was filtered",
-    429: "rate limited; retried with backoff until max_retries ran out",
-}
-
-
-def _redact(value: Any, secret: str | None) -> Any:
-    """``value`` with every occurrence of ``secret`` masked (in nested dicts and lists too)."""
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return value.replace(secret, "***")
-    if isinstance(value, Mapping):
-        return {key: _redact(item, secret) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redact(item, secret) for item in value]
-    return value
-
-
-def _with_mimo_detail(
-    error: openai.APIStatusError, secret: str | None = None
-) -> openai.APIStatusError:
-    """The same SDK error, its message led by MiMo's detail, with ``secret`` masked.
-
-    A server or proxy may echo request headers in its error body; the key must not travel
-    on into logs and traces.
-    """
-    body = _redact(error.body, secret) if isinstance(error.body, Mapping) else {}
-    if isinstance(body.get("error"), Mapping):
-        body = body["error"]
-    detail = [str(body[key]) for key in ("message", "param") if body.get(key)]
-    status = error.status_code
-    hint = _STATUS_HINTS.get(status) or (
-        "the server failed; retried with backoff until max_retries ran out" if status >= 500 else ""
+        return {"type": "function", "function": {"name": choice}}
+    raise InvalidArgumentError(
+        f"Unsupported tool_choice {choice!r}: use 'auto', 'none', 'required' / 'any', a "
+        "tool's name, True (the only tool) or an OpenAI tool_choice dict."
     )
-    text = f"MiMo API error {status}"
-    if body.get("code") and str(body["code"]) != str(status):
-        text += f" (code {body['code']})"
-    if detail:
-        text += ": " + " - ".join(detail)
-    elif error.message:
-        text += f": {_redact(error.message, secret)}"
-    if hint:
-        text += f" [{hint}]"
-    return type(error)(text, response=error.response, body=_redact(error.body, secret))

@@ -25,7 +25,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from langchain_mimo_video.errors import VideoValidationError
+from langchain_mimo_video.errors import (
+    InvalidArgumentError,
+    UnknownPriceError,
+    VideoValidationError,
+)
 from langchain_mimo_video.limits import (
     DEFAULT_FPS,
     DEFAULT_MEDIA_RESOLUTION,
@@ -378,8 +382,9 @@ def estimate_cost(
         The cost in the model's currency (see :attr:`ModelPrice.currency`).
 
     Raises:
-        KeyError: If no price is known for ``model``.
-        ValueError: If a token count is negative or more tokens are cached than sent.
+        UnknownPriceError: If no price is known for ``model`` (a ``KeyError``).
+        InvalidArgumentError: If a token count is negative or more tokens are cached than
+            sent (a ``ValueError``).
 
     Example:
         .. code-block:: python
@@ -389,17 +394,17 @@ def estimate_cost(
     """
     table = {**DEFAULT_PRICES, **(prices or {})}
     if model not in table:
-        raise KeyError(
+        raise UnknownPriceError(
             f"No price known for model {model!r}; known models: {', '.join(sorted(table))}. "
             f"Pass prices={{{model!r}: ModelPrice(input=..., cached_input=..., output=...)}}."
         )
     if min(input_tokens, output_tokens, cached_input_tokens) < 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"token counts must be >= 0, got input={input_tokens}, output={output_tokens}, "
             f"cached={cached_input_tokens}."
         )
     if cached_input_tokens > input_tokens:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"cached_input_tokens ({cached_input_tokens}) cannot exceed input_tokens "
             f"({input_tokens}): input_tokens counts cached tokens too."
         )

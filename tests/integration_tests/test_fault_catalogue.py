@@ -20,9 +20,18 @@ from typing import Any
 import openai
 import openai._base_client as sdk
 import pytest
+from langchain_core.exceptions import (
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelError,
+    ModelPermissionDeniedError,
+    ModelRateLimitError,
+    ModelTimeoutError,
+)
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from langchain_mimo_video import ChatMiMo, StreamInterruptedError
+from langchain_mimo_video import ChatMiMo, MiMoStatusError, StreamInterruptedError
 from tests.mimo_server import MiMoContractServer
 from tests.mimo_server.server import RecordedRequest
 
@@ -147,6 +156,16 @@ def test_slow_answer_past_the_timeout_is_retried(
 # -- surfaced: the status, the server's param and a hint; not retried when pointless ------
 
 
+CORE_CLASSES: dict[str, type[ModelError]] = {
+    "401": ModelAuthenticationError,
+    "402": ModelPermissionDeniedError,
+    "403": ModelPermissionDeniedError,
+    "429": ModelRateLimitError,
+    "500": ModelAPIError,
+    "503": ModelAPIError,
+}
+
+
 @pytest.mark.parametrize(
     ("kind", "error", "hint", "attempts"),
     [
@@ -175,6 +194,8 @@ def test_surfaced_with_the_server_detail(
     assert param in message
     assert hint in message
     assert caught.value.status_code == int(kind)
+    assert isinstance(caught.value, CORE_CLASSES[kind])  # LangChain's family too
+    assert isinstance(caught.value, MiMoStatusError)
     assert log(server) == [(kind, int(kind))] * attempts
     assert len(pauses) == attempts - 1
 
@@ -194,8 +215,10 @@ def test_client_error_surfaces_before_a_stream_starts(
 
 def test_connection_resets_exhausted(server: MiMoContractServer, pauses: list[float]) -> None:
     inject(server, "reset", 3)
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(openai.APIConnectionError) as caught:
         chat(server, max_retries=2).invoke(PROMPT)
+    assert isinstance(caught.value, ModelConnectionError)
+    assert server.base_url in str(caught.value)  # the URL that was tried
     assert log(server) == [("reset", None)] * 3
     assert len(pauses) == 2
 
@@ -204,8 +227,9 @@ def test_slow_answer_past_the_timeout_surfaces(
     server: MiMoContractServer, pauses: list[float]
 ) -> None:
     inject(server, "slow", 2, seconds=3)
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(openai.APITimeoutError) as caught:
         chat(server, max_retries=1, timeout=0.3).invoke(PROMPT)
+    assert isinstance(caught.value, ModelTimeoutError)
     assert [request.fault for request in server.chat_requests] == ["slow", "slow"]
 
 

@@ -4,8 +4,6 @@ Every check uses a distinctive canary key and also looks for a fragment of it, s
 or re-quoted on its way into some text is still caught. Requests go through the in-process
 ``FakeMiMo`` transport (no sockets). Checks that the key *is* used where it must be (the two
 auth headers, a pickled model) keep the absent-everywhere-else checks from passing vacuously.
-
-The one case marked ``xfail(strict=True)`` is a known trade-off (see its reason).
 """
 
 from __future__ import annotations
@@ -312,12 +310,6 @@ def test_an_error_body_that_echoes_the_headers_does_not_leak_the_key() -> None:
         assert not leaked(exception_texts(caught)[name]), name
 
 
-@pytest.mark.xfail(
-    reason="KNOWN TRADE-OFF: the key is sent in both documented forms (Bearer and 'api-key', "
-    "as the package promises), and httpx2's Headers repr masks only 'authorization', so "
-    "repr(error.request.headers) shows the api-key header. Nothing of ours prints it.",
-    strict=True,
-)
 def test_the_failed_request_attached_to_an_error_holds_no_key_in_its_repr() -> None:
     fake = FakeMiMo().reply_json(error_body(401, "Invalid API key", "api-key"), status=401)
     caught = failure(fake)
