@@ -9,33 +9,43 @@ in its metadata, so a retrieval-augmented answer can cite "``traffic.mp4`` 00:02
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-import math
 import os
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import openai
+from langchain_core.caches import BaseCache
 from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langchain_core.rate_limiters import BaseRateLimiter
 
+from langchain_mimo_video._describe import (
+    Described,
+    Segment,
+    SegmentDescriber,
+    format_time_range,
+    format_timestamp,
+)
+from langchain_mimo_video._plan import SegmentBy, SegmentPlanner
+from langchain_mimo_video.budget import Budget, BudgetError, BudgetExceededError, CorpusEstimate
 from langchain_mimo_video.chat_models import ChatMiMo
+from langchain_mimo_video.description_cache import DescriptionCache, as_description_cache
 from langchain_mimo_video.errors import (
     EmptyDescriptionError,
-    MediaError,
     MissingAPIKeyError,
     VideoSourceError,
     VideoValidationError,
 )
 from langchain_mimo_video.limits import DOCUMENTED_VIDEO_TYPES
-from langchain_mimo_video.video import VideoLoader, VideoPart
+from langchain_mimo_video.progress import Progress, RunStats, tqdm_class
+from langchain_mimo_video.tokens import DEFAULT_PRICES, ModelPrice
+from langchain_mimo_video.video import VideoLoader
 
 logger = logging.getLogger(__name__)
 
@@ -55,94 +65,30 @@ VIDEO_SUFFIXES: Final[tuple[str, ...]] = tuple(
 containers MiMo documents (MP4, MOV, AVI, WMV)."""
 
 OnError = Literal["raise", "skip"]
+CacheArg = DescriptionCache | BaseCache | str | os.PathLike[str] | None
 
 #: Descriptions prepared ahead of the consumer, per unit of ``max_concurrency``. Only
 #: ``max_concurrency`` of them run (hold a video in memory, wait on MiMo) at a time; the
 #: rest are finished documents waiting for an earlier one, or not started yet.
 _PREFETCH_FACTOR: Final = 2
-#: Slack when rounding a range to whole seconds (container timestamps jitter by a frame).
-_TIME_SLACK: Final = 0.05
-
-
-@dataclass(frozen=True)
-class _Task:
-    """One description to make: a whole video or one time range of it."""
-
-    source: DescriptionSource
-    start: float | None = None  # None: the whole video, sent as it is
-    end: float | None = None
-    duration: float | None = None
-    segment_index: int | None = None
-
-    @property
-    def label(self) -> str:
-        return os.fspath(self.source)
-
-    @property
-    def where(self) -> str:
-        """The source and, for a segment, its time range (for logs and error notes)."""
-        if self.start is None or self.end is None:
-            return self.label
-        return f"{self.label} {format_time_range(self.start, self.end)}"
 
 
 @dataclass
 class _Outcome:
-    """A finished task: its document, or the error that stopped it."""
+    """A finished segment: what describing it gave, or the error that stopped it."""
 
-    task: _Task
-    document: Document | None = None
-    error: BaseException | None = field(default=None)
-
-
-def format_timestamp(seconds: float) -> str:
-    """Format seconds as ``mm:ss``, or ``h:mm:ss`` from one hour on.
-
-    Args:
-        seconds: a time in seconds (not negative).
-
-    Returns:
-        The time, e.g. ``"02:10"`` or ``"1:02:10"``.
-
-    Example:
-        .. code-block:: python
-
-            format_timestamp(130)  # "02:10"
-
-    """
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{secs:02d}"
-    return f"{minutes:02d}:{secs:02d}"
+    task: Segment
+    described: Described | None = None
+    error: BaseException | None = None
 
 
-def format_time_range(start: float, end: float | None) -> str:
-    """Format a time range for citing, e.g. ``"02:10-02:40"``.
+@dataclass
+class _Run:
+    """What one run shares between its workers."""
 
-    The start is rounded down and the end up to whole seconds (within a 0.05 s slack for
-    container timestamps), so the range printed always covers the range described.
-
-    Args:
-        start: start of the range, seconds.
-        end: end of the range, seconds; ``None`` when unknown (a URL video), which prints
-            as ``"end"``.
-
-    Returns:
-        ``"mm:ss-mm:ss"`` (``h:mm:ss`` from one hour on).
-
-    Example:
-        .. code-block:: python
-
-            format_time_range(130, 160)  # "02:10-02:40"
-            format_time_range(4.0, 6.02)  # "00:04-00:06"
-
-    """
-    first = format_timestamp(max(0, math.floor(start + _TIME_SLACK)))
-    if end is None:
-        return f"{first}-end"
-    return f"{first}-{format_timestamp(max(0, math.ceil(end - _TIME_SLACK)))}"
+    describer: SegmentDescriber
+    budget: Budget
+    progress: Progress
 
 
 class VideoDescriptionLoader(BaseLoader):
@@ -273,6 +219,14 @@ class VideoDescriptionLoader(BaseLoader):
         prompt: str = DEFAULT_PROMPT,
         segment_seconds: float | None = None,
         overlap_seconds: float = 0.0,
+        segment_by: SegmentBy = "fixed",
+        min_segment_seconds: float = 2.0,
+        max_segment_seconds: float = 60.0,
+        events: bool = False,
+        cache: CacheArg = None,
+        max_cost: float | None = None,
+        max_input_tokens: int | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
         max_concurrency: int = 4,
         rate_limiter: BaseRateLimiter | None = None,
         show_progress: bool = False,
@@ -284,17 +238,22 @@ class VideoDescriptionLoader(BaseLoader):
         if not isinstance(prompt, str) or not prompt.strip():
             raise ValueError("prompt must be a non-empty string: the question asked per video.")
         self.prompt = prompt
-        if segment_seconds is None:
-            if overlap_seconds:
-                raise VideoValidationError(
-                    "overlap_seconds needs segment_seconds: overlap applies between segments."
-                )
-        else:
-            from langchain_mimo_video.media import plan_segments
-
-            plan_segments(1.0, segment_seconds, overlap_seconds)  # checks both lengths
+        self.cache: DescriptionCache | None = as_description_cache(cache)
+        self.planner = SegmentPlanner(
+            segment_by=segment_by,
+            segment_seconds=segment_seconds,
+            overlap_seconds=overlap_seconds,
+            min_segment_seconds=min_segment_seconds,
+            max_segment_seconds=max_segment_seconds,
+            cache=self.cache,
+        )
         self.segment_seconds = segment_seconds
         self.overlap_seconds = overlap_seconds
+        self.events = bool(events)
+        Budget(max_cost=max_cost, max_input_tokens=max_input_tokens)  # checks both
+        self.max_cost = max_cost
+        self.max_input_tokens = max_input_tokens
+        self.prices = prices
         if (
             isinstance(max_concurrency, bool)
             or not isinstance(max_concurrency, int)
@@ -308,7 +267,9 @@ class VideoDescriptionLoader(BaseLoader):
         self.on_error: OnError = on_error
         self.show_progress = show_progress
         if show_progress:
-            _tqdm()  # fail now, not halfway through a long run
+            tqdm_class()  # fail now, not halfway through a long run
+        self.last_run: RunStats | None = None
+        """What the latest (or current) run did: segments, cache hits, tokens, cost."""
 
     @classmethod
     def from_directory(
@@ -358,22 +319,139 @@ class VideoDescriptionLoader(BaseLoader):
         return cls(found, **kwargs)
 
     def __repr__(self) -> str:
-        segments = (
-            f", segment_seconds={self.segment_seconds}, overlap_seconds={self.overlap_seconds}"
-            if self.segment_seconds is not None
-            else ""
-        )
+        planner = self.planner
+        if planner.segment_by == "scenes":
+            segments = (
+                f", segment_by='scenes', min_segment_seconds={planner.min_segment_seconds}, "
+                f"max_segment_seconds={planner.max_segment_seconds}"
+            )
+        elif self.segment_seconds is not None:
+            segments = (
+                f", segment_seconds={self.segment_seconds}, overlap_seconds={self.overlap_seconds}"
+            )
+        else:
+            segments = ""
         return (
             f"{type(self).__name__}({len(self.sources)} sources{segments}, "
             f"max_concurrency={self.max_concurrency}, on_error={self.on_error!r})"
         )
 
-    # -- the chat model ------------------------------------------------------------
+    # -- the per-segment step --------------------------------------------------------
 
     def _chat_model(self) -> ChatMiMo:
         if self.llm is None:
             self.llm = ChatMiMo()
         return self.llm
+
+    def describer(self) -> SegmentDescriber:
+        """The per-segment step of this loader, as one reusable callable.
+
+        Returns:
+            A :class:`~langchain_mimo_video._describe.SegmentDescriber` holding the chat
+            model, the video loader, the prompt, ``events``, the cache and the prices;
+            ``describer(segment)`` describes one segment.
+        """
+        return SegmentDescriber(
+            self._chat_model(),
+            self.loader,
+            self.prompt,
+            events=self.events,
+            cache=self.cache,
+            prices=self.prices,
+        )
+
+    def plan(self) -> Iterator[Segment]:
+        """The segments a run would describe, source by source (probes and hashes files).
+
+        Yields:
+            Each :class:`~langchain_mimo_video._describe.Segment`, in document order.
+
+        Raises:
+            Exception: the first source that cannot be planned.
+        """
+        for source in self.sources:
+            yield from self.planner.plan(source)
+
+    def _start(self) -> _Run:
+        describer = self.describer()
+        model = describer.llm.model_name
+        price = {**DEFAULT_PRICES, **(self.prices or {})}.get(model)
+        if self.max_cost is not None and price is None:
+            raise BudgetError(
+                f"max_cost needs a price for model {model!r}; pass prices={{{model!r}: "
+                "ModelPrice(input=..., cached_input=..., output=...)}} or use max_input_tokens."
+            )
+        progress = Progress(
+            show=self.show_progress,
+            unit="segment" if self.planner.per_segment else "video",
+            currency=price.currency if price is not None else "CNY",
+        )
+        self.last_run = progress.stats
+        budget = Budget(max_cost=self.max_cost, max_input_tokens=self.max_input_tokens)
+        return _Run(describer, budget, progress)
+
+    # -- cost before you start -------------------------------------------------------
+
+    def estimate(self) -> CorpusEstimate:
+        """What a run would send and cost, without sending anything or needing a key.
+
+        Every segment not in the cache is cut exactly as a run would cut it, and its very
+        request is estimated with :meth:`ChatMiMo.estimate_request` (video and audio by
+        the documented formula; text approximately); the totals are the sums of those.
+
+        Returns:
+            Videos, segments, segments already cached, tokens by modality, requests, and
+            the cost from the price table (``max_tokens`` of output per request as the
+            most it can add, when set).
+
+        Example:
+            .. code-block:: python
+
+                print(loader.estimate().table())
+        """
+        describer = self.describer()
+        llm = describer.llm
+        price = {**DEFAULT_PRICES, **(self.prices or {})}.get(llm.model_name)
+        result = CorpusEstimate(model=llm.model_name)
+        if price is not None:
+            result.currency = price.currency
+        segments: list[Segment] = []
+        for source in self.sources:
+            try:
+                planned = self.planner.plan(source)
+            except Exception as error:
+                result.failed.append(f"{os.fspath(source)}: {type(error).__name__}: {error}")
+                continue
+            result.videos += 1
+            segments.extend(planned)
+        result.segments = len(segments)
+
+        def one(segment: Segment) -> tuple[bool, Any]:
+            if describer.cache is not None and describer.key(segment) in describer.cache:
+                return True, None
+            try:
+                return False, describer.estimate(describer.messages(segment))
+            except Exception as error:
+                return False, f"{segment.where}: {type(error).__name__}: {error}"
+
+        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
+            for cached, estimate in pool.map(one, segments):
+                if cached:
+                    result.cached_segments += 1
+                elif isinstance(estimate, str):
+                    result.failed.append(estimate)
+                else:
+                    result.requests += 1
+                    result.video_tokens += estimate.video_tokens
+                    result.audio_tokens += estimate.audio_tokens
+                    result.text_tokens += estimate.text_tokens
+        if price is not None:
+            result.input_cost = describer.request_cost_of(result.input_tokens, 0)
+        if llm.max_tokens is not None:
+            result.max_output_tokens = llm.max_tokens * result.requests
+            if price is not None:
+                result.max_output_cost = describer.request_cost_of(0, result.max_output_tokens)
+        return result
 
     # -- sync ----------------------------------------------------------------------
 
@@ -381,20 +459,23 @@ class VideoDescriptionLoader(BaseLoader):
         """Describe the videos with a thread pool; yield documents in source order.
 
         Yields:
-            One ``Document`` per video, or per segment with ``segment_seconds``.
+            One ``Document`` per video, or per segment.
 
         Raises:
             MissingAPIKeyError: before anything is sent, when there is no API key.
+            BudgetExceededError: at the first segment over ``max_cost`` /
+                ``max_input_tokens``, after every document before it.
             Exception: the first failure, with ``on_error="raise"``.
         """
         llm = self._chat_model()
         llm.client  # noqa: B018 -- builds the client once (no API key: fails here)
-        progress = self._progress()
+        run = self._start()
         pool = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix="mimo-describe"
         )
         pending: deque[Future[_Outcome]] = deque()
-        items = self._plan_all(progress)
+        items = self._plan_all(run.progress)
+        turn = 0
         try:
             while True:
                 while len(pending) < self.max_concurrency * _PREFETCH_FACTOR:
@@ -406,72 +487,77 @@ class VideoDescriptionLoader(BaseLoader):
                         done.set_result(item)
                         pending.append(done)
                     else:
-                        pending.append(pool.submit(self._run, llm, item))
+                        pending.append(pool.submit(self._run, run, item, turn))
+                        turn += 1
                 if not pending:
                     return
-                document = self._settle(pending.popleft().result(), progress)
+                document = self._settle(pending.popleft().result(), run)
                 if document is not None:
                     yield document
         finally:
+            run.budget.close()
             for future in pending:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
-            if progress is not None:
-                progress.close()
+            run.progress.close()
 
-    def _plan_all(self, progress: Any) -> Iterator[_Task | _Outcome]:
+    def _plan_all(self, progress: Progress) -> Iterator[Segment | _Outcome]:
         for source in self.sources:
-            tasks: list[_Task | _Outcome]
+            tasks: list[Segment | _Outcome]
             try:
-                tasks = list(self._plan(source))
+                tasks = list(self.planner.plan(source))
             except Exception as error:
-                tasks = [_Outcome(_Task(source), error=error)]
-            if progress is not None and self.segment_seconds is not None:
-                progress.total = (progress.total or 0) + len(tasks)
-                progress.refresh()
+                tasks = [_Outcome(Segment(source), error=error)]
+            progress.planned(len(tasks))
             yield from tasks
 
-    def _plan(self, source: DescriptionSource) -> list[_Task]:
-        """The tasks for one source: the whole video, or its segments (probes the file)."""
-        if self.segment_seconds is None:
-            return [_Task(source)]
-        if _is_url(source):
-            raise VideoValidationError(
-                f"{_shorten(os.fspath(source))} cannot be described in segments: MiMo has no "
-                "server-side start/end offsets, and this package does not download URL videos "
-                "to cut them. Download the video and pass the file (it is cut locally), or "
-                "describe the URL whole (segment_seconds=None)."
-            )
-        from langchain_mimo_video.media import plan_segments, probe
+    def _admit(
+        self, run: _Run, segment: Segment, messages: list[BaseMessage], turn: int
+    ) -> tuple[int, float]:
+        """Estimate the request and wait for its turn; raise if it passes the budget."""
+        estimate = run.describer.estimate(messages)
+        run.budget.wait_turn(turn)
+        return run.budget.admit(
+            turn,
+            input_tokens=estimate.input_tokens,
+            cost=run.describer.request_cost(estimate),
+            where=segment.where,
+        )
 
-        duration = probe(source).duration
-        return [
-            _Task(source, start, end, duration, index)
-            for index, (start, end) in enumerate(
-                plan_segments(duration, self.segment_seconds, self.overlap_seconds)
-            )
-        ]
+    def _run(self, run: _Run, task: Segment, turn: int) -> _Outcome:
+        """Worker: describe one segment (from the cache when it can); never raises."""
+        held: tuple[int, float] | None = None
 
-    def _run(self, llm: ChatMiMo, task: _Task) -> _Outcome:
-        """Worker: read, encode and describe one task; never raises."""
-        try:
-            duration, message, part = self._prepare(task)
+        def before_send(segment: Segment, messages: list[BaseMessage]) -> None:
+            nonlocal held
+            if run.budget.active:
+                held = self._admit(run, segment, messages, turn)
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire(blocking=True)
-            reply = llm.invoke([message])
-            return _Outcome(task, self._document(llm, task, duration, part, reply))
-        except Exception as error:
-            return _Outcome(task, error=error)
 
-    def _prepare(self, task: _Task) -> tuple[float | None, HumanMessage, VideoPart]:
-        if task.start is None:
-            duration = _local_duration(task.source)
-            part = self.loader.load(task.source)
+        try:
+            described = run.describer.describe(task, before_send)
+        except Exception as error:
+            self._give_back(run.budget, held, turn)
+            return _Outcome(task, error=error)
+        self._settle_budget(run.budget, held, turn, described)
+        return _Outcome(task, described)
+
+    @staticmethod
+    def _give_back(budget: Budget, held: tuple[int, float] | None, turn: int) -> None:
+        if held is None:
+            budget.skip(turn)
         else:
-            duration = task.duration
-            part = self.loader.load(task.source, start=task.start, end=task.end)
-        message = HumanMessage(content=[dict(part), {"type": "text", "text": self.prompt}])
-        return duration, message, part
+            budget.release(held)
+
+    @staticmethod
+    def _settle_budget(
+        budget: Budget, held: tuple[int, float] | None, turn: int, described: Described
+    ) -> None:
+        if held is None:
+            budget.skip(turn)  # a cache hit sends nothing
+        else:
+            budget.settle(held, described.input_tokens, described.cost)
 
     # -- async ---------------------------------------------------------------------
 
@@ -482,21 +568,20 @@ class VideoDescriptionLoader(BaseLoader):
         videos in flight; reading, probing and cutting run in worker threads.
 
         Yields:
-            One ``Document`` per video, or per segment with ``segment_seconds``.
+            One ``Document`` per video, or per segment.
         """
         llm = self._chat_model()
         llm.async_client  # noqa: B018 -- builds the client once (no API key: fails here)
-        progress = self._progress()
+        run = self._start()
         semaphore = asyncio.Semaphore(self.max_concurrency)
         pending: deque[asyncio.Future[_Outcome]] = deque()
-        items = self._plan_all(progress)
+        items = self._plan_all(run.progress)
+        turn = 0
         try:
             while True:
                 while len(pending) < self.max_concurrency * _PREFETCH_FACTOR:
-                    if self.segment_seconds is None:
-                        item = next(items, None)
-                    else:  # planning segments probes files: keep that off the event loop
-                        item = await asyncio.to_thread(next, items, None)
+                    # planning hashes and probes files: keep that off the event loop
+                    item = await asyncio.to_thread(next, items, None)
                     if item is None:
                         break
                     if isinstance(item, _Outcome):
@@ -504,41 +589,72 @@ class VideoDescriptionLoader(BaseLoader):
                         done.set_result(item)
                         pending.append(done)
                     else:
-                        pending.append(asyncio.ensure_future(self._arun(llm, item, semaphore)))
+                        pending.append(
+                            asyncio.ensure_future(self._arun(run, item, turn, semaphore))
+                        )
+                        turn += 1
                 if not pending:
                     return
-                document = self._settle(await pending.popleft(), progress)
+                document = self._settle(await pending.popleft(), run)
                 if document is not None:
                     yield document
         finally:
+            run.budget.close()
             for future in pending:
                 future.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-            if progress is not None:
-                progress.close()
+            run.progress.close()
 
-    async def _arun(self, llm: ChatMiMo, task: _Task, semaphore: asyncio.Semaphore) -> _Outcome:
+    async def _arun(
+        self, run: _Run, task: Segment, turn: int, semaphore: asyncio.Semaphore
+    ) -> _Outcome:
+        held: tuple[int, float] | None = None
+
+        async def before_send(segment: Segment, messages: list[BaseMessage]) -> None:
+            nonlocal held
+            if run.budget.active:
+                estimate = await asyncio.to_thread(run.describer.estimate, messages)
+                await run.budget.await_turn(turn)
+                held = run.budget.admit(
+                    turn,
+                    input_tokens=estimate.input_tokens,
+                    cost=run.describer.request_cost(estimate),
+                    where=segment.where,
+                )
+            if self.rate_limiter is not None:
+                await self.rate_limiter.aacquire(blocking=True)
+
         async with semaphore:
             try:
-                duration, message, part = await asyncio.to_thread(self._prepare, task)
-                if self.rate_limiter is not None:
-                    await self.rate_limiter.aacquire(blocking=True)
-                reply = await llm.ainvoke([message])
-                return _Outcome(task, self._document(llm, task, duration, part, reply))
+                described = await run.describer.adescribe(task, before_send)
             except Exception as error:
+                self._give_back(run.budget, held, turn)
                 return _Outcome(task, error=error)
+            self._settle_budget(run.budget, held, turn, described)
+            return _Outcome(task, described)
 
     # -- shared --------------------------------------------------------------------
 
-    def _settle(self, outcome: _Outcome, progress: Any) -> Document | None:
+    def _settle(self, outcome: _Outcome, run: _Run) -> Document | None:
         """The outcome's document; or log its error, then raise it or skip it."""
-        if progress is not None:
-            progress.update(1)
         if outcome.error is None:
-            return outcome.document
+            described = outcome.described
+            assert described is not None
+            run.budget.count(cached=described.cached)
+            run.progress.finished(
+                cached=described.cached,
+                input_tokens=described.input_tokens,
+                output_tokens=described.output_tokens,
+                cost=described.cost,
+            )
+            return described.document
         error = outcome.error
         where = outcome.task.where
+        if isinstance(error, BudgetExceededError):
+            run.budget.update(error)  # every document before it is counted by now
+        else:
+            run.progress.finished(failed=True)
         if self.on_error == "skip" and not _is_fatal(error):
             logger.warning("Skipped %s: %s: %s", where, type(error).__name__, error)
             logger.debug("Traceback of the skipped %s", where, exc_info=error)
@@ -549,56 +665,6 @@ class VideoDescriptionLoader(BaseLoader):
         if hasattr(error, "add_note"):  # Python 3.11+
             error.add_note(f"(while VideoDescriptionLoader was describing {where})")
         raise error
-
-    def _document(
-        self,
-        llm: ChatMiMo,
-        task: _Task,
-        duration: float | None,
-        part: VideoPart,
-        reply: BaseMessage,
-    ) -> Document:
-        text = reply.text.strip()
-        finish_reason = reply.response_metadata.get("finish_reason")
-        if not text:
-            raise EmptyDescriptionError(
-                f"MiMo returned no description for {task.where} (finish_reason="
-                f"{finish_reason!r}). If it is 'length', max_tokens was spent on reasoning: "
-                "raise max_tokens on the chat model or pass thinking=False."
-            )
-        start = 0.0 if task.start is None else task.start
-        end = duration if task.end is None else task.end
-        metadata: dict[str, Any] = {"source": task.label, "start": start}
-        if end is not None:
-            metadata["end"] = end
-        if duration is not None:
-            metadata["duration"] = duration
-        metadata["time_range"] = format_time_range(start, end)
-        if task.segment_index is not None:
-            metadata["segment_index"] = task.segment_index
-        metadata["fps"] = part.get("fps", self.loader.fps)
-        metadata["media_resolution"] = part.get("media_resolution", self.loader.media_resolution)
-        metadata["model"] = reply.response_metadata.get("model_name") or llm.model_name
-        usage = reply.usage_metadata if isinstance(reply, AIMessage) else None
-        if usage is not None:
-            details: dict[str, Any] = dict(usage.get("input_token_details") or {})
-            metadata["input_tokens"] = usage["input_tokens"]
-            metadata["output_tokens"] = usage["output_tokens"]
-            metadata["video_tokens"] = details.get("video", 0)
-            metadata["audio_tokens"] = details.get("audio", 0)
-        if finish_reason is not None:
-            metadata["finish_reason"] = finish_reason
-        return Document(page_content=text, metadata=metadata)
-
-    def _progress(self) -> Any:
-        if not self.show_progress:
-            return None
-        per_segment = self.segment_seconds is not None
-        return _tqdm()(
-            total=None if per_segment else len(self.sources),
-            desc="Describing videos",
-            unit="segment" if per_segment else "video",
-        )
 
 
 # ---------------------------------------------------------------------------
@@ -629,31 +695,9 @@ def _source_list(sources: DescriptionSource | Iterable[DescriptionSource]) -> li
     return items
 
 
-def _is_url(source: DescriptionSource) -> bool:
-    return isinstance(source, str) and source[:8].lower().startswith(("http://", "https://"))
-
-
-def _local_duration(source: DescriptionSource) -> float | None:
-    """A local video's length; ``None`` for URLs, or when PyAV cannot measure it."""
-    if _is_url(source):
-        return None  # MiMo fetches URL videos; this loader does not download them
-    from langchain_mimo_video.media import probe
-
-    try:
-        return probe(source).duration
-    except (MediaError, VideoSourceError) as error:
-        # PyAV missing or unable to measure it: only the metadata loses the duration. A
-        # file that cannot be read at all fails in VideoLoader.load, with its own message.
-        logger.debug("No duration for %s: %s", os.fspath(source), error)
-        return None
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 _FATAL_ERRORS: Final = (
     MissingAPIKeyError,
+    BudgetExceededError,
     openai.AuthenticationError,
     openai.PermissionDeniedError,
     openai.NotFoundError,
@@ -667,17 +711,14 @@ def _is_fatal(error: BaseException) -> bool:
     return isinstance(error, openai.APIStatusError) and error.status_code == 402
 
 
-def _tqdm() -> Any:
-    try:
-        return importlib.import_module("tqdm.auto").tqdm
-    except ImportError:
-        raise ImportError("show_progress=True needs the tqdm package: pip install tqdm") from None
-
-
 __all__ = [
     "DEFAULT_PROMPT",
     "VIDEO_SUFFIXES",
+    "BudgetExceededError",
+    "CorpusEstimate",
     "EmptyDescriptionError",
+    "Segment",
+    "SegmentDescriber",
     "VideoDescriptionLoader",
     "format_time_range",
     "format_timestamp",

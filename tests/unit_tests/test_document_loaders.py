@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import logging
+import re
 import sys
 import threading
 import time
@@ -213,6 +214,8 @@ def test_documents_come_in_source_order_with_their_metadata() -> None:
         "video_tokens": 250,
         "audio_tokens": 12,
         "finish_reason": "stop",
+        "source_url": (VIDEOS / "traffic.mp4").resolve().as_uri() + "#t=0,6",
+        "content_sha256": hashlib.sha256((VIDEOS / "traffic.mp4").read_bytes()).hexdigest(),
     }
     assert documents[1].metadata["time_range"] == "00:00-00:02"  # kitten.mp4, 2 s
     assert documents[2].metadata["duration"] == pytest.approx(1.5)  # portrait.mp4
@@ -502,7 +505,7 @@ async def test_skip_logs_failures_and_yields_every_other_document(
     text = "\n".join(r.getMessage() for r in warnings)
     assert "notes.mp4: VideoSourceError" in text
     assert "missing.mp4: VideoSourceError" in text
-    assert "refused.mp4: BadRequestError" in text
+    assert re.search(r"refused\.mp4: \w*BadRequestError", text)  # openai's or a subclass
     assert len(fake.bodies) == 4  # the two unreadable files were never sent
 
 
@@ -541,7 +544,7 @@ def test_a_refused_segment_costs_only_that_segment(caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING, logger="langchain_mimo_video"):
         documents = collect(loader)
     assert [d.metadata["time_range"] for d in documents] == ["00:00-00:02", "00:04-00:06"]
-    assert "traffic.mp4 00:02-00:04: InternalServerError" in caplog.text
+    assert re.search(r"traffic\.mp4 00:02-00:04: \w*(InternalServer|Server)Error", caplog.text)
 
 
 @pytest.mark.parametrize(

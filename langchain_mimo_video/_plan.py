@@ -1,0 +1,130 @@
+"""Planning of a description run: which segments each source is cut into.
+
+Fixed windows (``segment_seconds`` with ``overlap_seconds``), shots (``segment_by=
+"scenes"``, within ``min_segment_seconds`` / ``max_segment_seconds``), or the whole video.
+Every local source is hashed once (SHA-256 of its bytes, streamed) for the cache key; shot
+boundaries found for a file's content are kept in the description cache too, so a re-run
+does not decode the video again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from langchain_mimo_video._describe import Segment, _is_url
+from langchain_mimo_video.description_cache import (
+    DescriptionCache,
+    description_key,
+    file_sha256,
+)
+from langchain_mimo_video.errors import VideoValidationError
+
+__all__ = ["SegmentBy", "SegmentPlanner"]
+
+SegmentBy = Literal["fixed", "scenes"]
+_SCENE_THRESHOLD: Final = 27.0
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class SegmentPlanner:
+    """Cut sources into :class:`Segment` objects.
+
+    Attributes:
+        segment_by: ``"fixed"`` windows or ``"scenes"``.
+        segment_seconds: window length (``"fixed"``); ``None``: whole videos.
+        overlap_seconds: seconds shared by neighbouring windows.
+        min_segment_seconds: shortest segment (``"scenes"``).
+        max_segment_seconds: longest segment (``"scenes"``).
+        cache: where found shot boundaries are kept.
+    """
+
+    segment_by: SegmentBy = "fixed"
+    segment_seconds: float | None = None
+    overlap_seconds: float = 0.0
+    min_segment_seconds: float = 2.0
+    max_segment_seconds: float = 60.0
+    cache: DescriptionCache | None = None
+
+    def __post_init__(self) -> None:
+        if self.segment_by not in ("fixed", "scenes"):
+            raise VideoValidationError(
+                f"segment_by must be 'fixed' or 'scenes', got {self.segment_by!r}."
+            )
+        if self.segment_by == "scenes":
+            if self.segment_seconds is not None or self.overlap_seconds:
+                raise VideoValidationError(
+                    'segment_by="scenes" cuts at shot boundaries: pass min_segment_seconds / '
+                    "max_segment_seconds instead of segment_seconds / overlap_seconds."
+                )
+            from langchain_mimo_video.media.scenes import plan_scene_segments
+
+            plan_scene_segments(1.0, [], self.min_segment_seconds, self.max_segment_seconds)
+        elif self.segment_seconds is None:
+            if self.overlap_seconds:
+                raise VideoValidationError(
+                    "overlap_seconds needs segment_seconds: overlap applies between segments."
+                )
+        else:
+            from langchain_mimo_video.media import plan_segments
+
+            plan_segments(1.0, self.segment_seconds, self.overlap_seconds)  # checks both
+
+    @property
+    def per_segment(self) -> bool:
+        """Whether videos are cut (otherwise each is described whole)."""
+        return self.segment_by == "scenes" or self.segment_seconds is not None
+
+    def plan(self, source: str | os.PathLike[str]) -> list[Segment]:
+        """The segments of one source (hashes and probes a local file).
+
+        Raises:
+            VideoValidationError: a URL cannot be cut into segments.
+            VideoSourceError: the file cannot be read.
+        """
+        url = _is_url(source)
+        content = None if url else file_sha256(source)
+        if not self.per_segment:
+            return [Segment(source, content_hash=content)]
+        if url:
+            raise VideoValidationError(
+                f"{_shorten(os.fspath(source))} cannot be described in segments: MiMo has no "
+                "server-side start/end offsets, and this package does not download URL videos "
+                "to cut them. Download the video and pass the file (it is cut locally), or "
+                "describe the URL whole (segment_seconds=None)."
+            )
+        from langchain_mimo_video.media import plan_segments, probe
+
+        duration = probe(source).duration
+        if self.segment_by == "scenes":
+            from langchain_mimo_video.media.scenes import plan_scene_segments
+
+            cuts = self._scene_cuts(source, content)
+            ranges = plan_scene_segments(
+                duration, cuts, self.min_segment_seconds, self.max_segment_seconds
+            )
+        else:
+            assert self.segment_seconds is not None
+            ranges = plan_segments(duration, self.segment_seconds, self.overlap_seconds)
+        return [
+            Segment(source, start, end, duration, index, content)
+            for index, (start, end) in enumerate(ranges)
+        ]
+
+    def _scene_cuts(self, source: str | os.PathLike[str], content: str | None) -> list[float]:
+        from langchain_mimo_video.media.scenes import detect_scene_cuts
+
+        key = description_key(kind="scene-cuts", content=content, threshold=_SCENE_THRESHOLD)
+        if self.cache is not None:
+            known = self.cache.lookup(key)
+            if known is not None:
+                return [float(cut) for cut in known["cuts"]]
+        cuts = detect_scene_cuts(source, threshold=_SCENE_THRESHOLD)
+        if self.cache is not None:
+            self.cache.update(key, {"cuts": cuts})
+        return cuts

@@ -1,0 +1,242 @@
+"""Description caches: keys, the SQLite backend, LangChain caches, and the loader's resume.
+
+The loader runs against the in-process fake of MiMo from ``test_document_loaders``, which
+records every request it gets, so "0 requests" is counted, not assumed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.caches import InMemoryCache
+
+from langchain_mimo_video import VideoLoader
+from langchain_mimo_video.description_cache import (
+    LangChainDescriptionCache,
+    SQLiteDescriptionCache,
+    as_description_cache,
+    description_key,
+    file_sha256,
+)
+from langchain_mimo_video.document_loaders import VideoDescriptionLoader
+from langchain_mimo_video.errors import VideoSourceError
+from tests.unit_tests.test_document_loaders import VIDEOS, FakeMiMo
+from tests.videos import make_video
+
+REPO = Path(__file__).parents[2]
+
+# ---------------------------------------------------------------------------
+# Keys and hashes
+# ---------------------------------------------------------------------------
+
+
+def test_keys_change_with_every_part_and_ignore_float_noise() -> None:
+    base: dict[str, Any] = {
+        "content": "ab" * 32,
+        "start": 0.0,
+        "end": 30.0,
+        "model": "mimo-v2.5",
+        "fps": 2.0,
+        "media_resolution": "default",
+        "prompt": "Describe it.",
+        "output": {"max_tokens": 400, "thinking": None, "temperature": None, "events": False},
+    }
+    key = description_key(**base)
+    assert len(key) == 64 and int(key, 16) >= 0
+    assert description_key(**{**base, "end": 30.0000001}) == key  # read back from JSON
+    changes: list[dict[str, Any]] = [
+        {"content": "cd" * 32},
+        {"start": 1.0},
+        {"end": 31.0},
+        {"model": "mimo-v2-omni"},
+        {"fps": 1.0},
+        {"media_resolution": "max"},
+        {"prompt": "Describe it!"},
+        {"output": {**base["output"], "max_tokens": 401}},
+        {"output": {**base["output"], "thinking": False}},
+        {"output": {**base["output"], "temperature": 0.2}},
+        {"output": {**base["output"], "events": True}},
+    ]
+    keys = {description_key(**{**base, **change}) for change in changes}
+    assert key not in keys and len(keys) == len(changes)
+
+
+def test_file_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "a.bin"
+    data = bytes(range(256)) * 9000  # over one 1 MiB piece
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    path.write_bytes(data + b"!")  # a new version of the file is hashed again
+    assert file_sha256(path) == hashlib.sha256(data + b"!").hexdigest()
+    with pytest.raises(VideoSourceError, match="Cannot read"):
+        file_sha256(tmp_path / "missing.mp4")
+
+
+# ---------------------------------------------------------------------------
+# Backends
+# ---------------------------------------------------------------------------
+
+
+def test_sqlite_cache_round_trip_wal_and_threads(tmp_path: Path) -> None:
+    cache = SQLiteDescriptionCache(tmp_path / "sub" / "c.sqlite")
+    assert cache.lookup("k") is None and "k" not in cache
+    cache.update("k", {"text": "hello", "n": 1})
+    assert cache.lookup("k") == {"text": "hello", "n": 1}
+    cache.update("k", {"text": "again"})  # replaced, not duplicated
+    assert len(cache) == 1
+
+    def write(offset: int) -> None:
+        for index in range(50):
+            cache.update(f"t{offset}-{index}", {"text": str(index)})
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(cache) == 1 + 200
+    mode = sqlite3.connect(cache.path).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+_WRITER = """
+import sys
+from langchain_mimo_video.description_cache import SQLiteDescriptionCache
+cache = SQLiteDescriptionCache(sys.argv[1])
+for index in range(100):
+    cache.update(f"p{sys.argv[2]}-{index}", {"text": f"{sys.argv[2]}/{index}"})
+"""
+
+
+def test_sqlite_cache_is_safe_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite")
+    SQLiteDescriptionCache(path)
+    workers = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, path, str(n)], cwd=REPO) for n in range(3)
+    ]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0, 0]
+    cache = SQLiteDescriptionCache(path)
+    assert len(cache) == 300
+    assert cache.lookup("p1-99") == {"text": "1/99"}
+
+
+def test_a_langchain_cache_plugs_in() -> None:
+    backend = InMemoryCache()
+    cache = as_description_cache(backend)
+    assert isinstance(cache, LangChainDescriptionCache)
+    cache.update("k", {"text": "hi", "events": [{"start": 1.0}]})
+    assert cache.lookup("k") == {"text": "hi", "events": [{"start": 1.0}]}
+    assert cache.lookup("other") is None
+
+
+def test_what_cache_accepts(tmp_path: Path) -> None:
+    assert as_description_cache(None) is None
+    assert isinstance(as_description_cache(tmp_path / "x.sqlite"), SQLiteDescriptionCache)
+    assert isinstance(as_description_cache(str(tmp_path / "y.sqlite")), SQLiteDescriptionCache)
+    with pytest.raises(TypeError, match="LangChain BaseCache"):
+        as_description_cache(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------
+# The loader resumes
+# ---------------------------------------------------------------------------
+
+
+def segments_loader(fake: FakeMiMo, sources: list[Path], cache: Any, **kwargs: Any) -> Any:
+    options: dict[str, Any] = {"segment_seconds": 2, "max_concurrency": 2, **kwargs}
+    llm = fake.chat(**options.pop("chat", {}))
+    return VideoDescriptionLoader(sources, llm=llm, cache=cache, **options)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "langchain"])
+def test_a_second_run_sends_nothing_and_gives_the_same_documents(
+    tmp_path: Path, backend: str
+) -> None:
+    cache: Any = tmp_path / "c.sqlite" if backend == "sqlite" else InMemoryCache()
+    fake = FakeMiMo()
+    first = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).load()
+    assert len(fake.bodies) == 3
+    again = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache)
+    second = again.load()
+    assert len(fake.bodies) == 3  # nothing more was sent
+    assert second == first  # ids, text and metadata
+    assert again.last_run.cached == 3 and again.last_run.requests == 0
+
+
+async def test_async_runs_use_the_cache_too(tmp_path: Path) -> None:
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    first = await segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).aload()
+    second = await segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).aload()
+    assert second == first
+    assert len(fake.bodies) == 3
+
+
+def test_moving_or_renaming_a_file_still_hits(tmp_path: Path) -> None:
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    original = shutil.copy(VIDEOS / "traffic.mp4", tmp_path / "traffic.mp4")
+    first = segments_loader(fake, [Path(original)], cache).load()
+    moved = tmp_path / "archive" / "renamed.mp4"
+    moved.parent.mkdir()
+    Path(original).rename(moved)
+    second = segments_loader(fake, [moved], cache).load()
+    assert len(fake.bodies) == 3
+    assert [d.page_content for d in second] == [d.page_content for d in first]
+    assert all(d.metadata["source"] == str(moved) for d in second)  # the new place
+    assert all("archive/renamed.mp4#t=" in d.metadata["source_url"] for d in second)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"prompt": "Only colours."},
+        {"chat": {"model": "mimo-v2-omni"}},
+        {"chat": {"max_tokens": 77}},
+        {"chat": {"thinking": False}},
+        {"chat": {"temperature": 0.3}},
+        {"loader": VideoLoader(fps=1)},
+        {"loader": VideoLoader(media_resolution="max")},
+        {"segment_seconds": 3},
+    ],
+    ids=["prompt", "model", "max_tokens", "thinking", "temperature", "fps", "resolution", "range"],
+)
+def test_changing_a_setting_describes_again(tmp_path: Path, change: dict[str, Any]) -> None:
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).load()
+    sent = len(fake.bodies)
+    documents = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache, **change).load()
+    assert len(fake.bodies) - sent == len(documents) > 0  # every segment sent again
+
+
+def test_a_changed_video_is_described_again(tmp_path: Path) -> None:
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    path = make_video(tmp_path / "v.mp4", duration=1.0, colors=["red"])
+    segments_loader(fake, [path], cache, segment_seconds=None).load()
+    make_video(path, duration=1.0, colors=["blue"])  # same name, new content
+    (document,) = segments_loader(fake, [path], cache, segment_seconds=None).load()
+    assert len(fake.bodies) == 2
+    assert document.metadata["content_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_each_segment_is_written_as_it_finishes(tmp_path: Path) -> None:
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    documents = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).lazy_load()
+    next(documents)
+    documents.close()  # stopped after the first document
+    written = len(cache)
+    assert written == len(fake.bodies) >= 1  # every answer that came back is kept
+    segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).load()
+    assert len(fake.bodies) == 3  # the second run sent only the rest
+    assert len(cache) == 3
