@@ -1,0 +1,515 @@
+"""The streamed request body: JSON text, with large videos' base64 produced piece by piece.
+
+A chat request that holds a stored video (a ``video_url`` part whose URL is a
+``mimo-media:<sha256>`` reference) is not turned into one big JSON string. The JSON of the
+rest of the request is made as usual; each stored video's base64 is encoded from the store
+a piece at a time while the body is sent, so sending a 37 MB video holds only a small
+buffer, not a 50 MB data URL and the SDK's two further copies of it (``json.dumps`` and
+``.encode()``). The bytes on the wire are exactly ``json.dumps`` of the resolved request
+(the references replaced by their ``data:`` URLs), with an exact ``Content-Length``.
+
+The body goes through the openai SDK's own support for raw request content
+(``client.post(..., content=body)``): the SDK's headers, auth, timeouts, retry policy,
+errors and streaming responses are all unchanged. The body is a seekable file-like
+object, which the SDK rewinds to re-send the whole body from the start on a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import datetime
+import io
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from langchain_mimo_video.errors import VideoSourceError
+from langchain_mimo_video.store import REFERENCE_PREFIX, reference_id
+
+if TYPE_CHECKING:
+    import openai
+
+    from langchain_mimo_video.store import MediaStore
+
+__all__ = [
+    "AsyncStreamedBody",
+    "StreamedBody",
+    "abuild_body",
+    "asend_chat_completion",
+    "build_body",
+    "dumps",
+    "has_references",
+    "send_chat_completion",
+    "wire_order",
+]
+
+#: The httpx2 transport reads a sync body this many bytes at a time; async bodies are
+#: read in larger pieces, each in a worker thread.
+_ASYNC_CHUNK: Final = 1024 * 1024
+#: Inline data URLs longer than this are streamed from the string (no JSON copies).
+INLINE_STREAM_MIN: Final = 1024 * 1024
+_SDK_FIRST: Final = ("model", "stream", "messages")
+
+
+def _default(value: Any) -> Any:
+    """What the openai SDK's encoder does with the non-JSON types it knows."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(exclude_unset=True, mode="json", by_alias=True)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def dumps(body: Any) -> bytes:
+    """JSON bytes exactly as the openai SDK encodes a request body."""
+    return json.dumps(
+        body, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_default
+    ).encode()
+
+
+def wire_order(body: Mapping[str, Any]) -> dict[str, Any]:
+    """``body`` with its keys in the order ``chat.completions.create`` sends them.
+
+    The SDK puts its typed fields first (``model``, ``stream``, ``messages``) and merges
+    ``extra_body`` after them; a streamed body keeps that order, so its bytes are the same
+    as the SDK call with the same fields would send.
+    """
+    ordered = {key: body[key] for key in _SDK_FIRST if key in body}
+    ordered.update((key, value) for key, value in body.items() if key not in ordered)
+    return ordered
+
+
+# ---------------------------------------------------------------------------
+# Segments of a body
+# ---------------------------------------------------------------------------
+
+
+class _Literal:
+    """Bytes known in advance (the JSON text around the videos)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.length = len(data)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.data[offset : offset + size]
+
+    def close(self) -> None:
+        pass
+
+
+class _InlineText:
+    """A long ASCII string that needs no JSON escaping, encoded a slice at a time."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.length = len(text)
+
+    def read(self, offset: int, size: int) -> bytes:
+        return self.text[offset : offset + size].encode("ascii")
+
+    def close(self) -> None:
+        pass
+
+
+class _StoredBase64:
+    """The base64 text of a stored video, encoded from the store as it is read.
+
+    Reads in order (what a transport does) continue where the last one stopped; any other
+    offset starts again from there. A pass from the very start also hashes the bytes and
+    refuses, before the last piece goes out, a stored file changed in place: it would
+    otherwise be sent under an id (and a cache key) that is not its own.
+    """
+
+    def __init__(self, store: MediaStore, media_id: str, size: int) -> None:
+        self.store = store
+        self.media_id = media_id
+        self.size = size
+        self.length = 4 * ((size + 2) // 3)
+        self._file: Any = None
+        self._next = -1  # the offset a read in order would ask for next
+        self._source = 0  # stored bytes consumed
+        self._pending = b""  # encoded text not yet returned (under 4 bytes)
+        self._digest: Any = None
+
+    def _restart(self, offset: int) -> None:
+        import hashlib
+
+        if self._file is None:
+            self._file = self.store.open(self.media_id)
+        self._source = offset // 4 * 3
+        self._file.seek(self._source)
+        self._digest = hashlib.sha256() if self._source == 0 else None
+        self._pending = b""
+        self._next = offset
+        skip = offset % 4
+        if skip:
+            self._pending = self._encode(3)[skip:]
+
+    def _encode(self, wanted: int) -> bytes:
+        count = min(self.size - self._source, wanted)
+        data = _read_exactly(self._file, count)
+        if len(data) != count:
+            raise self._changed(f"it holds fewer than the {self.size} bytes it was stored with")
+        self._source += count
+        if self._digest is not None:
+            self._digest.update(data)
+            if self._source == self.size and self._digest.hexdigest() != self.media_id:
+                raise self._changed("its bytes no longer match its id, their SHA-256")
+        return binascii.b2a_base64(data, newline=False)
+
+    def read(self, offset: int, size: int) -> bytes:
+        if offset != self._next or self._file is None:
+            self._restart(offset)
+        text = self._pending
+        if len(text) < size:
+            text += self._encode((size - len(text) + 3) // 4 * 3)
+        out, self._pending = text[:size], text[size:]
+        self._next = offset + len(out)
+        return out
+
+    def _changed(self, why: str) -> VideoSourceError:
+        self.close()
+        return VideoSourceError(
+            f"The stored video {REFERENCE_PREFIX}{self.media_id} in the MediaStore at "
+            f"{self.store.root} was changed after it was stored ({why}); the request was "
+            "not completed. Put the video in the store again."
+        )
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._next = -1
+
+
+def _read_exactly(file: Any, size: int) -> bytes:
+    data = file.read(size)
+    if len(data) == size or not data:
+        return bytes(data)
+    pieces = [data]
+    remaining = size - len(data)
+    while remaining > 0:
+        piece = file.read(remaining)
+        if not piece:
+            break
+        pieces.append(piece)
+        remaining -= len(piece)
+    return b"".join(pieces)
+
+
+_Segment = _Literal | _InlineText | _StoredBase64
+
+
+# ---------------------------------------------------------------------------
+# The body
+# ---------------------------------------------------------------------------
+
+
+class StreamedBody:
+    """A request body read piece by piece: a seekable, re-readable binary file object.
+
+    ``len(body)`` is the exact length (sent as ``Content-Length``). Reading from the start
+    gives the whole body; :meth:`seek` back to 0 (as the SDK does before a retry) and it
+    is produced again. Use it as a context manager, or :meth:`close` it, to close the
+    stored files it opened.
+    """
+
+    def __init__(self, segments: Sequence[_Segment]) -> None:
+        self._segments = [segment for segment in segments if segment.length]
+        self._starts: list[int] = []
+        total = 0
+        for segment in self._segments:
+            self._starts.append(total)
+            total += segment.length
+        self._length = total
+        self._position = 0
+        self._index = 0  # the segment holding the position
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers this body needs: its JSON type and exact length."""
+        return {"Content-Type": "application/json", "Content-Length": str(self._length)}
+
+    @property
+    def streamed_bytes(self) -> int:
+        """How many of the body's bytes are produced while sending, not held in memory."""
+        return sum(s.length for s in self._segments if not isinstance(s, _Literal))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset`` (from the start, the current position or the end)."""
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._length}
+        if whence not in base:
+            raise ValueError(f"invalid whence {whence!r}")
+        position = base[whence] + offset
+        if position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = position
+        self._index = 0
+        while self._index + 1 < len(self._segments) and self._starts[self._index + 1] <= position:
+            self._index += 1
+        return position
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes from the current position (all the rest when negative)."""
+        if size is None or size < 0:
+            size = self._length - self._position
+        pieces: list[bytes] = []
+        while size > 0 and self._position < self._length:
+            segment = self._segments[self._index]
+            offset = self._position - self._starts[self._index]
+            piece = segment.read(offset, min(size, segment.length - offset))
+            pieces.append(piece)
+            self._position += len(piece)
+            size -= len(piece)
+            if offset + len(piece) >= segment.length:
+                if isinstance(segment, _StoredBase64):
+                    segment.close()
+                self._index = min(self._index + 1, len(self._segments) - 1)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while piece := self.read(64 * 1024):
+            yield piece
+
+    def getvalue(self) -> bytes:
+        """The whole body at once (small bodies and tests; defeats the streaming)."""
+        position = self.tell()
+        try:
+            self.seek(0)
+            return self.read()
+        finally:
+            self.seek(position)
+
+    def close(self) -> None:
+        """Close the stored files the body has open."""
+        for segment in self._segments:
+            segment.close()
+
+    def __enter__(self) -> StreamedBody:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def for_async(self) -> AsyncStreamedBody:
+        """This body for the async SDK client (see :class:`AsyncStreamedBody`)."""
+        return AsyncStreamedBody(self)
+
+
+class AsyncStreamedBody:
+    """A :class:`StreamedBody` for ``openai.AsyncOpenAI``: an async iterable of bytes.
+
+    Each piece is read in a worker thread, so reading the store never blocks the event
+    loop. It keeps ``read`` / ``seek`` / ``tell`` for the SDK's rewind before a retry;
+    the transport learns the length from the ``Content-Length`` header in
+    :attr:`headers`.
+    """
+
+    def __init__(self, body: StreamedBody) -> None:
+        self.body = body
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """See :attr:`StreamedBody.headers`."""
+        return self.body.headers
+
+    def read(self, size: int = -1) -> bytes:
+        return self.body.read(size)
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.body.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self.body.seek(offset, whence)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while piece := await asyncio.to_thread(self.body.read, _ASYNC_CHUNK):
+            yield piece
+
+    def close(self) -> None:
+        self.body.close()
+
+
+# ---------------------------------------------------------------------------
+# Building a body from a request
+# ---------------------------------------------------------------------------
+
+
+def _video_parts(body: Mapping[str, Any]) -> Iterator[tuple[int, int, str]]:
+    """(message index, part index, url) of every ``video_url`` part with a string URL."""
+    for m, message in enumerate(body.get("messages") or []):
+        content = message.get("content") if isinstance(message, Mapping) else None
+        if not isinstance(content, list):
+            continue
+        for p, part in enumerate(content):
+            if not isinstance(part, Mapping) or part.get("type") != "video_url":
+                continue
+            video_url = part.get("video_url")
+            url = video_url.get("url") if isinstance(video_url, Mapping) else None
+            if isinstance(url, str):
+                yield m, p, url
+
+
+def has_references(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` holds a ``video_url`` part whose URL is a ``mimo-media:`` reference."""
+    return any(url.startswith(REFERENCE_PREFIX) for _, _, url in _video_parts(body))
+
+
+def _streams_inline(url: str) -> bool:
+    """Whether a data URL can go out straight from its string: long, and plain base64.
+
+    Only data URLs this package encoded itself are known to be plain base64 without
+    checking every character; others go through ``json.dumps`` as usual.
+    """
+    if len(url) < INLINE_STREAM_MIN or not url.isascii() or not url.startswith("data:"):
+        return False
+    from langchain_mimo_video.video import _encoded_here
+
+    return url in _encoded_here
+
+
+def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> StreamedBody:
+    """Turn a chat request into a streamed body.
+
+    ``video_url`` parts whose URL is ``mimo-media:<sha256>`` become that stored video's
+    ``data:`` URL, produced from the store while sending; long data URLs VideoLoader
+    encoded are sent from their string without JSON copies; everything else is JSON text
+    made up front. The bytes equal ``dumps(wire_order(resolved))`` where ``resolved`` has
+    every reference replaced by its data URL.
+
+    Args:
+        body: the request body, as built for ``chat.completions.create``.
+        store: where references are resolved.
+
+    Returns:
+        The body; close it (or use ``with``) when the request is done.
+
+    Raises:
+        VideoSourceError: a reference with no store given, an invalid id, or a video that
+            is not in the store. Raised before anything is sent.
+    """
+    ordered = wire_order(body)
+    nonce = secrets.token_hex(16)
+    replaced: list[tuple[bytes, list[_Segment]]] = []
+    messages: list[Any] = list(ordered.get("messages") or [])
+    copied: set[int] = set()
+    for m, p, url in _video_parts(ordered):
+        if url.startswith(REFERENCE_PREFIX):
+            segments = _stored_segments(url, store)
+        elif _streams_inline(url):
+            head, _, payload = url.partition(",")
+            segments = [_Literal(dumps(head + ",")[1:-1]), _InlineText(payload)]
+        else:
+            continue
+        marker = f"mimo-body-{nonce}-{len(replaced)}"
+        replaced.append((marker.encode(), segments))
+        if m not in copied:  # copy only what changes; the caller's body stays as it was
+            messages[m] = {**messages[m], "content": list(messages[m]["content"])}
+            copied.add(m)
+        part = messages[m]["content"][p]
+        messages[m]["content"][p] = {**part, "video_url": {**part["video_url"], "url": marker}}
+    if not replaced:
+        return StreamedBody([_Literal(dumps(ordered))])
+    text = dumps({**ordered, "messages": messages})
+    pieces: list[_Segment] = []
+    cursor = 0
+    for token, segments in replaced:
+        found = text.find(token, cursor)
+        if found < 0 or text.find(token, found + 1) >= 0:  # a random 128-bit marker
+            raise RuntimeError("the request body could not be split; please report this")
+        pieces.append(_Literal(text[cursor:found]))
+        pieces.extend(segments)
+        cursor = found + len(token)
+    pieces.append(_Literal(text[cursor:]))
+    return StreamedBody(pieces)
+
+
+async def abuild_body(body: Mapping[str, Any], store: MediaStore | None = None) -> StreamedBody:
+    """:func:`build_body` in a worker thread (it reads the store's metadata)."""
+    return await asyncio.to_thread(build_body, body, store)
+
+
+def _stored_segments(url: str, store: MediaStore | None) -> list[_Segment]:
+    media_id = reference_id(url)
+    if store is None:
+        raise VideoSourceError(
+            f"The request refers to the stored video {url} but no MediaStore was given; "
+            "create the chat model with ChatMiMo(media_store=store), the store the video "
+            "was loaded into."
+        )
+    size = store.size(media_id)  # raises VideoSourceError when it is not in the store
+    mime_type = store.info(media_id).mime_type
+    prefix = dumps(f"data:{mime_type};base64,")[1:-1]
+    return [_Literal(prefix), _StoredBase64(store, media_id, size)]
+
+
+# ---------------------------------------------------------------------------
+# Sending through the openai SDK
+# ---------------------------------------------------------------------------
+
+
+def _options(headers: Mapping[str, str]) -> Any:
+    # What chat.completions.create passes for its own requests, plus our headers.
+    return {"headers": dict(headers), "security": {"bearer_auth": True}}
+
+
+def send_chat_completion(client: openai.OpenAI, body: StreamedBody, *, stream: bool) -> Any:
+    """POST ``body`` to ``/chat/completions`` with the SDK's raw-content support.
+
+    Returns what ``client.chat.completions.create`` returns: a ``ChatCompletion``, or a
+    ``Stream`` of ``ChatCompletionChunk`` when ``stream`` is True. Retries, timeouts and
+    errors are the SDK's own; before each retry the SDK seeks the body back to its start.
+    """
+    import openai
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    body.seek(0)
+    return client.post(
+        "/chat/completions",
+        cast_to=ChatCompletion,
+        content=cast(Any, body),
+        options=_options(body.headers),
+        stream=stream,
+        stream_cls=openai.Stream[ChatCompletionChunk],
+    )
+
+
+async def asend_chat_completion(
+    client: openai.AsyncOpenAI, body: StreamedBody, *, stream: bool
+) -> Any:
+    """Async :func:`send_chat_completion`; the body is read in worker threads."""
+    import openai
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    body.seek(0)
+    content = body.for_async()
+    return await client.post(
+        "/chat/completions",
+        cast_to=ChatCompletion,
+        content=cast(Any, content),
+        options=_options(content.headers),
+        stream=stream,
+        stream_cls=openai.AsyncStream[ChatCompletionChunk],
+    )
