@@ -118,8 +118,10 @@ class ChatMiMo(BaseChatModel):
 
     Key init args — client params:
         api_key: SecretStr | None
-            From ``MIMO_API_KEY`` when not given. Sent both as ``Authorization: Bearer``
-            and as ``api-key``.
+            From ``MIMO_API_KEY`` when not given. Sent once, as ``Authorization: Bearer``.
+        auth_header: "bearer" | "api-key" | "both"
+            Which header carries the key (``"bearer"`` by default; ``"api-key"`` or
+            ``"both"`` for gateways that want MiMo's ``api-key`` header).
         base_url: str
             From ``MIMO_BASE_URL``, else ``https://api.xiaomimimo.com/v1``.
         timeout: float | None
@@ -219,6 +221,9 @@ class ChatMiMo(BaseChatModel):
     """Other request fields, sent as given (e.g. ``frequency_penalty``)."""
     extra_body: dict[str, Any] | None = None
     """Fields merged into every request body last (overrides)."""
+    auth_header: Literal["bearer", "api-key", "both"] = "bearer"
+    """How the key travels: ``Authorization: Bearer`` (default, the header the SDK masks),
+    MiMo's ``api-key`` header, or both (for gateways that want the other one)."""
     default_headers: Mapping[str, str] | None = None
     http_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx2.Client`` for the sync SDK client (proxies, transports)."""
@@ -319,8 +324,11 @@ class ChatMiMo(BaseChatModel):
 
     def _client_kwargs(self) -> dict[str, Any]:
         key = self._key()
-        # MiMo documents both auth headers; the SDK sends Bearer, we add api-key.
-        headers = {"api-key": key, **(self.default_headers or {})}
+        # MiMo documents both auth headers. The SDK sends Bearer; the key goes once unless
+        # asked otherwise (see _sdk_arguments for dropping Bearer).
+        headers = dict(self.default_headers or {})
+        if self.auth_header in ("api-key", "both"):
+            headers["api-key"] = key
         kwargs: dict[str, Any] = {
             "api_key": key,
             "base_url": self.base_url,
@@ -500,8 +508,7 @@ class ChatMiMo(BaseChatModel):
         formatted = [convert_to_openai_tool(tool) for tool in tools] if tools else None
         return self.estimate_request(messages, tools=formatted).input_tokens
 
-    @staticmethod
-    def _sdk_arguments(body: Mapping[str, Any]) -> dict[str, Any]:
+    def _sdk_arguments(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """Split a body into the SDK's ``create`` arguments.
 
         MiMo takes fields the OpenAI SDK does not type (``thinking``, per-part ``fps``);
@@ -512,6 +519,8 @@ class ChatMiMo(BaseChatModel):
         extra = {key: value for key, value in body.items() if key not in _CORE_FIELDS}
         if extra:
             arguments["extra_body"] = extra
+        if self.auth_header == "api-key":
+            arguments["extra_headers"] = {"Authorization": openai.Omit()}
         return arguments
 
     # -- generation --------------------------------------------------------------

@@ -159,15 +159,45 @@ def test_output_version_v1_puts_reasoning_in_content(fake: FakeMiMo) -> None:
 # -- auth, secrets and clients ---------------------------------------------------
 
 
-def test_key_is_sent_both_ways_and_kept_secret(fake: FakeMiMo) -> None:
+def test_key_is_sent_once_as_bearer_and_kept_secret(fake: FakeMiMo) -> None:
     fake.reply_json(completion())
     llm = make_model(fake)
     llm.invoke("hi")
     assert fake.last.headers["authorization"] == f"Bearer {KEY}"
-    assert fake.last.headers["api-key"] == KEY
+    assert "api-key" not in fake.last.headers
     assert isinstance(llm.api_key, SecretStr)
     for text in (repr(llm), str(llm), dumps(llm), json.dumps(dumpd(llm)), str(llm.model_dump())):
         assert KEY not in text
+
+
+@pytest.mark.parametrize(
+    ("auth_header", "bearer", "api_key"),
+    [("bearer", True, False), ("api-key", False, True), ("both", True, True)],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_auth_header_chooses_where_the_key_goes(
+    fake: FakeMiMo, auth_header: str, bearer: bool, api_key: bool, stream: bool
+) -> None:
+    body = completion()
+    fake.reply_stream(stream_of(body)) if stream else fake.reply_json(body)
+    llm = make_model(fake, auth_header=auth_header)
+    list(llm.stream("hi")) if stream else llm.invoke("hi")
+    headers = fake.last.headers
+    assert (headers.get("authorization") == f"Bearer {KEY}") is bearer
+    assert (headers.get("api-key") == KEY) is api_key
+    assert bearer or "authorization" not in headers
+
+
+async def test_auth_header_api_key_holds_for_async_calls_too(fake: FakeMiMo) -> None:
+    fake.reply_json(completion())
+    await make_model(fake, auth_header="api-key").ainvoke("hi")
+    assert fake.last.headers["api-key"] == KEY
+    assert "authorization" not in fake.last.headers
+
+
+def test_auth_header_refuses_other_values() -> None:
+    with pytest.raises(ValueError, match="auth_header"):
+        ChatMiMo(api_key=KEY, auth_header="x-api-key")
 
 
 def test_key_never_reaches_debug_logs(fake: FakeMiMo, caplog: pytest.LogCaptureFixture) -> None:

@@ -3,7 +3,7 @@
 Every check uses a distinctive canary key and also looks for a fragment of it, so a key cut
 or re-quoted on its way into some text is still caught. Requests go through the in-process
 ``FakeMiMo`` transport (no sockets). Checks that the key *is* used where it must be (the two
-auth headers, a pickled model) keep the absent-everywhere-else checks from passing vacuously.
+auth header, a pickled model) keep the absent-everywhere-else checks from passing vacuously.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pydantic import BaseModel, SecretStr
 from langchain_mimo_video import ChatMiMo
 from tests.cassettes import CASSETTE_ROOT, ProvenancePersister, scrub_request, scrub_response
 from tests.integration_tests.conftest import REPLAY_KEY
-from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
+from tests.unit_tests.fake_transport import FakeMiMo, Seen, completion, error_body, sse, stream_of
 
 KEY = "sk-SECRET-canary-0123456789abcdef"
 TP_KEY = "tp-SECRET-canary-fedcba9876543210"
@@ -115,12 +115,13 @@ def test_dump_keeps_a_reference_to_the_environment_variable_only() -> None:
     assert dumped["kwargs"]["api_key"] == {"lc": 1, "type": "secret", "id": ["MIMO_API_KEY"]}
 
 
-def test_the_key_is_sent_in_both_documented_headers() -> None:
-    """The positive control: the key does travel, exactly where it must."""
+def test_the_key_is_sent_once_as_bearer() -> None:
+    """The positive control: the key does travel, exactly where it must, and only there."""
     fake = FakeMiMo().reply_json(completion())
     model(fake).invoke("hi")
     assert fake.last.headers["authorization"] == f"Bearer {KEY}"
-    assert fake.last.headers["api-key"] == KEY
+    others = {name: value for name, value in fake.last.headers.items() if name != "authorization"}
+    assert not leaked(json.dumps(others))  # in no other header (no api-key by default)
     assert not leaked(json.dumps(fake.last.body))  # never in the body
 
 
@@ -183,6 +184,59 @@ def test_traces_of_a_failing_call_hold_no_key(status: int) -> None:
     assert runs and f"MiMo API error {status}" in runs[0]
     for text in (*seen, *runs):
         assert not leaked(text)
+
+
+class EchoEverything(FakeMiMo):
+    """A server (or proxy) that echoes the request's headers into whatever it answers."""
+
+    def __init__(self, status: int, *, stream: bool = False) -> None:
+        super().__init__()
+        self.status = status
+        self.stream = stream
+
+    def _answer(self, request: httpx2.Request) -> httpx2.Response:
+        self.seen.append(Seen(headers=dict(request.headers), body={}))
+        echo = json.dumps(dict(request.headers))
+        if self.status != 200:
+            body = error_body(self.status, f"Invalid API key {echo}", f"headers: {echo}")
+            return httpx2.Response(self.status, json=body, headers={"x-echo": echo})
+        answer = completion(content=f"you sent {echo}", reasoning=f"saw {echo}")
+        answer["id"] = f"id-{echo}"
+        if self.stream:
+            return httpx2.Response(
+                200,
+                content=sse(stream_of(answer)),
+                headers={"content-type": "text/event-stream", "x-echo": echo},
+            )
+        return httpx2.Response(200, json=answer, headers={"x-echo": echo})
+
+
+@pytest.mark.parametrize("auth_header", ["bearer", "api-key", "both"])
+@pytest.mark.parametrize("status", [401, 400, 500])
+def test_an_echoed_key_reaches_no_callback_or_trace(status: int, auth_header: str) -> None:
+    """LangChain copies error.response's body and headers into on_llm_error's payload."""
+    fake = EchoEverything(status)
+    seen, runs = traced(model(fake, auth_header=auth_header))
+    assert leaked(json.dumps(fake.seen[-1].headers))  # the key was sent, and echoed
+    errors = [event for event in seen if "on_llm_error" in event]
+    assert errors and "Invalid API key" in errors[0]
+    for text in (*seen, *runs):
+        assert not leaked(text)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["invoke", "stream"])
+def test_an_echoed_key_in_a_successful_answer_is_masked(stream: bool) -> None:
+    fake = EchoEverything(200, stream=stream)
+    llm = model(fake, auth_header="both")
+    seen, runs = traced(llm, stream=stream)
+    assert any("you sent" in event for event in seen)  # the echo arrived
+    for text in (*seen, *runs):
+        assert not leaked(text)
+    reply = llm.invoke("hi") if not stream else None
+    if reply is not None:
+        texts = [str(reply.content), repr(reply.response_metadata), repr(reply.additional_kwargs)]
+        assert "you sent" in texts[0]
+        assert not leaked(" ".join(texts))
 
 
 # -- logs ----------------------------------------------------------------------------------
@@ -330,7 +384,6 @@ def test_a_pickled_model_keeps_its_key_and_still_works() -> None:
     clone.http_client = fake.clients()["http_client"]
     assert clone.invoke("hi").content == "Hello."
     assert fake.last.headers["authorization"] == f"Bearer {KEY}"
-    assert fake.last.headers["api-key"] == KEY
 
 
 def test_errors_of_a_pickled_model_hold_no_key() -> None:
@@ -436,7 +489,7 @@ def test_recording_with_the_canary_key_stores_no_trace_of_it(tmp_path: Path) -> 
     cassette_path = tmp_path / "canary.yaml"
     with recorder.use_cassette(str(cassette_path)):
         model(fake, default_headers={"x-api-key": KEY}).invoke("hi")
-    assert fake.last.headers["api-key"] == KEY  # the key was really sent
+    assert fake.last.headers["authorization"] == f"Bearer {KEY}"  # the key was really sent
     text = cassette_path.read_text()
     assert "Hello." in text  # the interaction was recorded
     assert not leaked(text)
