@@ -28,11 +28,8 @@ from langchain_mimo_video.errors import (
     MediaError,
     MiMoError,
     MissingAPIKeyError,
-    TokenLimitError,
-    UnsupportedContentError,
     VideoSourceError,
     VideoTooLargeError,
-    VideoValidationError,
 )
 from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.video import VideoLoader, data_url_length, sniff_video_mime
@@ -139,15 +136,19 @@ def exit_code(error: BaseException) -> int:
         error: what a command raised.
 
     Returns:
-        3 for a missing key; 4 for a video that cannot be read, decoded or fitted; 2 for
-        a bad option or content refused before sending; 1 for everything else (API
-        errors, broken or cut answers, connection failures).
+        3 for a missing key; 1 for anything about a request that was sent (every
+        ``openai.APIError``: error statuses, broken answers, connection failures); 4 for a
+        video that cannot be read, decoded or fitted; 2 for any other bad option or content
+        refused before sending (the package's ``ValueError`` and ``LookupError`` errors);
+        1 for everything else (a cut stream, an empty answer, LangChain's errors).
     """
     if isinstance(error, MissingAPIKeyError):
         return EXIT_NO_KEY
+    if isinstance(error, openai.APIError):
+        return EXIT_API_ERROR
     if isinstance(error, (VideoTooLargeError, VideoSourceError, MediaError)):
         return EXIT_BAD_VIDEO
-    if isinstance(error, (VideoValidationError, UnsupportedContentError, TokenLimitError)):
+    if isinstance(error, MiMoError) and isinstance(error, (ValueError, LookupError)):
         return EXIT_USAGE
     return EXIT_API_ERROR
 
@@ -209,7 +210,7 @@ def _reencode_reason(source: str, loader: VideoLoader, args: argparse.Namespace)
     if not loader.fit or is_url(source):
         return None
     if args.start is not None or args.end is not None:
-        return "--start/--end (a cut is re-encoded at MiMo's frame size)"
+        return "--start/--end"
     try:
         size = os.path.getsize(source)
         with open(source, "rb") as stream:
@@ -264,7 +265,7 @@ def _check_one(
         if reason is None:
             part: dict[str, Any] = dict(loader.load(source, start=args.start, end=args.end))
         else:
-            with _progress(session.err, f"re-encoding {video} for {reason}"):
+            with _progress(session.err, f"re-encoding {video} at MiMo's frame size ({reason})"):
                 part = dict(loader.load(source, start=args.start, end=args.end))
     for warning in caught:
         session.say(f"warning: {video}: {warning.message}")
@@ -329,16 +330,27 @@ def error_message(
         size = f"{error.size / 1e6:.1f} MB as base64, over MiMo's 50 MB limit for a local video"
         if getattr(args, "no_fit", False):
             return (
-                f"{size}: drop --no-fit (it is then re-encoded to the frame size MiMo uses, "
-                "for the same tokens), or use --start/--end to send a part."
+                f"{size}: drop --no-fit, or use --start/--end to send a part (without "
+                "--no-fit it is re-encoded to the frame size MiMo uses, for the same tokens)."
             )
         return (
             f"{size} even re-encoded to the frame size MiMo uses: use --start/--end to send "
             "a part, a lower --fps, or put the video at an http(s) URL (up to 300 MB)."
         )
+    if isinstance(error, MissingAPIKeyError):
+        return (
+            "No MiMo API key: set the MIMO_API_KEY environment variable or use --api-key-file "
+            "FILE. Token Plan keys (tp-...) also need their regional base URL (--base-url or "
+            "MIMO_BASE_URL), e.g. https://token-plan-cn.xiaomimimo.com/v1."
+        )
     if isinstance(error, openai.APIConnectionError):
         text = str(error)
         if base_url and base_url not in text:
-            text += f" (tried {base_url}; check your network, --base-url or MIMO_BASE_URL)"
+            text += f" (tried {base_url})"
+        if "--base-url" not in text:
+            if "base_url=" in text:
+                text = text.replace("base_url=", "--base-url")
+            else:
+                text += " Check the network, and --base-url or MIMO_BASE_URL."
         return text
     return str(error)

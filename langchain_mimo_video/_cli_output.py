@@ -32,7 +32,7 @@ class Reencoded:
     Attributes:
         source_width: width of the original file.
         source_height: height of the original file.
-        reason: why it was re-encoded (``"over the 50 MB base64 limit"``, ``"--start/--end"``).
+        reason: why it was re-encoded (``"MiMo's 50 MB base64 limit"``, ``"--start/--end"``).
     """
 
     source_width: int
@@ -180,9 +180,9 @@ def print_estimate(
         if note is not None:
             print(
                 f"  fitted copy: {video.width}x{video.height} from "
-                f"{note.source_width}x{note.source_height} (measured on the re-encoded copy that "
-                f"is sent, made because of {note.reason}; MiMo resizes frames to this size "
-                "anyway, so the tokens are the same)",
+                f"{note.source_width}x{note.source_height} (re-encoded at MiMo's frame size "
+                f"because of {note.reason}; this is the copy that is sent and measured, for "
+                "the same tokens)",
                 file=out,
             )
     for item in estimate.unmeasured:

@@ -94,6 +94,21 @@ class Command:
     run: Callable[[argparse.Namespace, Session], int]
 
 
+def _count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _package_version() -> str:
     try:
         return version("langchain-mimo-video")
@@ -167,7 +182,7 @@ def _describe_arguments(describe: argparse.ArgumentParser) -> None:
     )
     describe.add_argument(
         "--max-tokens",
-        type=int,
+        type=_count(1),
         default=None,
         metavar="N",
         help="cap on reasoning plus answer tokens",
@@ -184,7 +199,7 @@ def _estimate_arguments(estimate: argparse.ArgumentParser) -> None:
     _video_options(estimate)
     estimate.add_argument(
         "--output-tokens",
-        type=int,
+        type=_count(0),
         default=0,
         metavar="N",
         help="expected answer tokens, for the price (default 0)",

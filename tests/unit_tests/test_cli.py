@@ -1,15 +1,34 @@
-"""Tests for the mimo-video command line (no sockets: answers come from FakeMiMo)."""
+"""Tests for the mimo-video command line (no sockets: answers come from FakeMiMo).
+
+Tests against servers on loopback are in test_cli_servers.py.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import httpx2
+import openai
 import pytest
+from langchain_core.exceptions import OutputParserException
 
-from langchain_mimo_video import cli
+from langchain_mimo_video import _cli_inputs, cli
+from langchain_mimo_video.errors import (
+    EmptyDescriptionError,
+    MiMoError,
+    MissingAPIKeyError,
+    StreamInterruptedError,
+    VideoSourceError,
+    VideoTooLargeError,
+)
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
@@ -213,3 +232,197 @@ def test_api_error_exit_1() -> None:
     assert code == cli.EXIT_API_ERROR
     assert "MiMo API error 402" in err
     assert "top up" in err
+
+
+def test_a_cut_stream_is_an_api_error_not_bad_arguments() -> None:
+    body = completion(content="Red, then yellow.", reasoning="r")
+    fake = FakeMiMo().reply_stream(stream_of(body)[:-2], done=False)  # no finish chunk
+    code, out, err = run(["describe", str(VIDEOS / "traffic.mp4"), "--stream"], **fake_params(fake))
+    assert code == cli.EXIT_API_ERROR
+    assert out == "Red, then yellow.\n"
+    assert err.startswith("mimo-video: MiMo's streamed answer ended before it was finished")
+    assert err.count("\n") == 1
+
+
+class _BrokenAnswer(MiMoError, openai.APIError):
+    """Stands for any API error class of the package: only its bases decide the exit code."""
+
+    def __init__(self) -> None:
+        openai.APIError.__init__(
+            self, "broken answer", httpx2.Request("POST", "http://127.0.0.1/v1"), body=None
+        )
+
+
+class _BadOption(MiMoError, ValueError):
+    """Stands for any bad-input class of the package."""
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (_BrokenAnswer(), cli.EXIT_API_ERROR),
+        (_BadOption("fps"), cli.EXIT_USAGE),
+        (MissingAPIKeyError("no key"), cli.EXIT_NO_KEY),
+        (VideoTooLargeError("big", size=2, limit=1), cli.EXIT_BAD_VIDEO),
+        (VideoSourceError("missing"), cli.EXIT_BAD_VIDEO),
+        (StreamInterruptedError("cut"), cli.EXIT_API_ERROR),
+        (EmptyDescriptionError("empty"), cli.EXIT_API_ERROR),
+        (OutputParserException("not JSON"), cli.EXIT_API_ERROR),
+    ],
+)
+def test_exit_codes_follow_the_error_families(error: BaseException, code: int) -> None:
+    assert cli.exit_code(error) == code
+
+
+# -- --version, --help, --api-key-file ------------------------------------------------
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out == f"mimo-video {version('langchain-mimo-video')}\n"
+
+
+def test_help_goes_to_the_given_stdout_and_lists_the_new_options() -> None:
+    out = io.StringIO()
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["describe", "--help"], stdout=out, stderr=io.StringIO())
+    assert caught.value.code == 0
+    text = out.getvalue()
+    for option in ("--base-url", "--api-key-file", "--dry-run", "--no-fit", "--stream"):
+        assert option in text
+    assert "never printed" in text
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read the API key file"),
+        ("", "is empty"),
+        ("\n  \n", "is empty"),
+        ("sk-one\nsk-two\n", "must hold only the key"),
+        ("sk-one sk-two", "must hold only the key"),
+    ],
+)
+def test_unusable_key_files_exit_3_without_showing_their_content(
+    tmp_path: Path, content: str | None, message: str
+) -> None:
+    path = tmp_path / "key"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(["describe", str(VIDEOS / "clip.mov"), "--api-key-file", str(path)])
+    assert code == cli.EXIT_NO_KEY
+    assert message in err
+    assert out == ""
+    assert "sk-one" not in err
+
+
+def test_missing_key_gives_command_line_advice(no_key: None) -> None:
+    code, _, err = run(["describe", str(VIDEOS / "clip.mov")])
+    assert code == cli.EXIT_NO_KEY
+    assert "--api-key-file" in err
+    assert "api_key=" not in err  # Python advice does not help on a command line
+
+
+def test_bad_numbers_are_refused_by_the_parser() -> None:
+    for argv in (["--max-tokens", "-5"], ["--max-tokens", "0"], ["--fps", "fast"]):
+        err = io.StringIO()
+        with pytest.raises(SystemExit) as caught:
+            cli.main(["describe", str(VIDEOS / "clip.mov"), *argv], stderr=err)
+        assert caught.value.code == cli.EXIT_USAGE
+        assert argv[0] in err.getvalue()
+
+
+def test_a_chat_option_the_model_refuses_is_a_usage_error() -> None:
+    code, _, err = run(["describe", str(VIDEOS / "clip.mov"), "--dry-run"], temperature="hot")
+    assert code == cli.EXIT_USAGE
+    assert err.startswith("mimo-video: invalid option: temperature")
+    assert err.count("\n") == 1
+
+
+# -- command-line advice, re-encodes and progress ---------------------------------------
+
+
+@pytest.fixture
+def big_video(tmp_path: Path) -> Path:
+    """A file whose base64 is over 50 MB and that starts like an MP4 (sparse: no disk cost)."""
+    path = tmp_path / "big.mp4"
+    with path.open("wb") as stream:
+        stream.write((VIDEOS / "kitten.mp4").read_bytes())
+        stream.truncate(38_000_000)
+    return path
+
+
+def test_no_fit_on_a_big_file_gives_command_line_advice(big_video: Path) -> None:
+    code, out, err = run(["estimate", str(big_video), "--no-fit"])
+    assert code == cli.EXIT_BAD_VIDEO
+    assert err.startswith(f"mimo-video: {big_video}: 50.7 MB as base64, over MiMo's 50 MB limit")
+    assert "drop --no-fit, or use --start/--end" in err
+    assert "VideoLoader" not in err
+    assert "fit=True" not in err
+    assert out == ""
+
+
+def test_estimate_says_it_measured_a_fitted_copy(no_key: None) -> None:
+    code, out, err = run(["estimate", str(VIDEOS / "kitten.mp4"), "--start", "0", "--end", "1"])
+    assert code == 0
+    assert "160x96, with audio" in out  # what was measured: the copy that is sent
+    assert "fitted copy: 160x96 from 160x90" in out
+    assert "--start/--end" in out
+    lines = err.splitlines()
+    assert lines[0].startswith("mimo-video: re-encoding ")
+    assert lines[-1].endswith(" s") and ": done in " in lines[-1]
+
+
+def test_estimate_json_records_the_fitted_copy(no_key: None) -> None:
+    _, out, _ = run(["estimate", str(VIDEOS / "kitten.mp4"), "--end", "1", "--json"])
+    video = json.loads(out)["videos"][0]
+    assert (video["width"], video["height"]) == (160, 96)
+    assert video["reencoded_from"] == {"width": 160, "height": 90, "reason": "--start/--end"}
+    _, whole, _ = run(["estimate", str(VIDEOS / "kitten.mp4"), "--json"])
+    assert json.loads(whole)["videos"][0]["reencoded_from"] is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_re_encode_progress_updates_in_place_on_a_terminal(
+    no_key: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_cli_inputs, "PROGRESS_INTERVAL", 0.001)
+    err = _Terminal()
+    code = cli.main(
+        ["estimate", str(VIDEOS / "traffic.mp4"), "--start", "1", "--end", "5"],
+        stdout=io.StringIO(),
+        stderr=err,
+    )
+    assert code == 0
+    text = err.getvalue()
+    assert text.count("\r") >= 2  # at least one update, then the final line
+    assert re.search(
+        r"\rmimo-video: re-encoding \S+ at MiMo's frame size \(--start/--end\)\.\.\. \d+ s", text
+    )
+    assert text.endswith(" s\n") and ": done in " in text.rsplit("\r", 1)[1]
+
+
+# -- pipes ---------------------------------------------------------------------------------
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`mimo-video ... --dry-run | head` when head has exited before the first write."""
+    script = Path(sys.executable).with_name("mimo-video")
+    argv = [str(script), "describe", *[str(VIDEOS / "clip.mov")] * 3, "--dry-run"]
+    env = {key: value for key, value in os.environ.items() if key != "MIMO_API_KEY"}
+    process = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before anything is written
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == cli.EXIT_BROKEN_PIPE
+    assert "Traceback" not in err
+    assert "BrokenPipeError" not in err
+    assert err == ""
