@@ -29,7 +29,12 @@ from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
 from langchain_mimo_video.chat_models import ChatMiMo
-from langchain_mimo_video.errors import MiMoError, MissingAPIKeyError, UnsafeSourceError
+from langchain_mimo_video.errors import (
+    AmbiguousURLError,
+    MiMoError,
+    MissingAPIKeyError,
+    UnsafeSourceError,
+)
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_FPS, MIN_FPS
 from langchain_mimo_video.media import check_public_url
 from langchain_mimo_video.video import (
@@ -425,6 +430,9 @@ class WatchVideoTool(BaseTool):
         if not self.allow_private_urls:
             try:
                 check_public_url(url)
+            except AmbiguousURLError as error:
+                # Says only how the URL is spelled (no lookup was made), and how to fix it.
+                raise ToolException(_REFUSED + str(error)) from error
             except UnsafeSourceError as error:
                 # Do not pass on what the host resolved to: that would reveal internal
                 # addresses to the agent (and its model provider).

@@ -405,6 +405,7 @@ class HTTPRangeReader:
         self._blocks: OrderedDict[int, bytes] = OrderedDict()
         self._stream: Any = None
         self._stream_pos = 0
+        self._spent: ProbeLimitError | None = None  # once a limit is hit, it stays hit
         try:
             self._first_fetch()
         except BaseException:
@@ -414,7 +415,9 @@ class HTTPRangeReader:
     # -- limits ------------------------------------------------------------------------
 
     def _deadline_error(self) -> ProbeLimitError:
-        return ProbeLimitError(
+        if self._spent is not None:
+            return self._spent
+        self._spent = ProbeLimitError(
             f"Gave up reading {self._label}: probing it took longer than its deadline of "
             f"{self._deadline.seconds:g} s (after {self.bytes_read:,} bytes). The server is "
             "slow or stalls: pass a larger timeout, or host the video where it is served "
@@ -423,10 +426,13 @@ class HTTPRangeReader:
             value=self._deadline.seconds,
             bytes_read=self.bytes_read,
         )
+        return self._spent
 
     def _cap_error(self) -> ProbeLimitError:
+        if self._spent is not None:
+            return self._spent
         stated = "" if self.size is None else f" (the server says the file has {self.size:,})"
-        return ProbeLimitError(
+        self._spent = ProbeLimitError(
             f"Stopped reading {self._label} at {self.bytes_read:,} bytes, the most one probe "
             f"reads{stated}. The video's index is too far in, or the server ignores Range "
             "requests: serve it with its index first (faststart MP4) from a server that "
@@ -435,6 +441,7 @@ class HTTPRangeReader:
             value=self._cap,
             bytes_read=self.bytes_read,
         )
+        return self._spent
 
     def _learn_size(self, size: int) -> None:
         self.size = size
@@ -444,8 +451,12 @@ class HTTPRangeReader:
 
     def _open(self, start: int, stop: int | None) -> Any:
         """GET bytes ``[start, stop)`` (to the end if None); None when past the end (416)."""
+        if self._spent is not None:
+            raise self._spent
         if self._deadline.passed:
             raise self._deadline_error()
+        if self.bytes_read >= self._cap:
+            raise self._cap_error()
         request = urllib.request.Request(
             self.url,
             headers={
