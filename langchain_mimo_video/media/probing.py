@@ -180,7 +180,8 @@ def probe(
     Args:
         source: A path, bytes, a binary file object holding just the video (read from
             its start; left open, its position restored), or an http(s) URL.
-        timeout: Seconds to wait on each HTTP request.
+        timeout: Seconds a URL's whole probe may take (connecting, redirects and every
+            read); also the longest single wait.
         allow_private_network: When False, URLs whose host (or any redirect's host)
             resolves to a loopback, private, link-local, reserved or cloud-metadata
             address are refused.
@@ -191,6 +192,8 @@ def probe(
     Raises:
         VideoSourceError: If the file is missing, the URL cannot be read, or the data is
             not a video PyAV can open.
+        ProbeLimitError: (a ``VideoSourceError``) if a URL's probe runs past ``timeout``
+            or reads its byte cap (the stated size plus a margin, at most 300 MB).
         UnsafeSourceError: If ``allow_private_network`` is False and the URL is not public.
         MediaError: If PyAV is not installed or the video cannot be measured.
 
@@ -218,7 +221,7 @@ def probe_audio_duration(
 
     Args:
         source: A path, bytes, a binary file object, or an http(s) URL.
-        timeout: Seconds to wait on each HTTP request.
+        timeout: Seconds a URL's whole probe may take.
         allow_private_network: When False, URLs pointing into private networks are refused.
 
     Returns:
