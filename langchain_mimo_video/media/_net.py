@@ -1,7 +1,8 @@
-"""Guarded, bounded reading of remote videos.
+"""Bounded reading of remote videos.
 
-The URL guard (:func:`check_public_url`) and the HTTP Range reader that lets PyAV
-probe a remote video without downloading it. Shared with the agent tool's URL checks.
+The HTTP Range reader that lets PyAV probe a remote video without downloading it, under
+one deadline and a byte cap per probe, over connections whose peer is checked against the
+URL guard (:func:`~langchain_mimo_video.media._urls.check_public_url`, re-exported here).
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ import contextlib
 import functools
 import http.client
 import io
-import ipaddress
 import re
 import socket
 import ssl
 import threading
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,113 +28,13 @@ from langchain_mimo_video.errors import (
     VideoSourceError,
 )
 from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
-from langchain_mimo_video.media._urls import unambiguous_host
+from langchain_mimo_video.media._urls import check_public_url, refuse_address
+
+__all__ = ["CountingReader", "HTTPRangeReader", "check_public_url"]
 
 # --------------------------------------------------------------------------------------
-# URL safety
+# Connections: one deadline per probe, the peer checked
 # --------------------------------------------------------------------------------------
-
-_METADATA_ADDRESSES: Final = frozenset(
-    ipaddress.ip_address(a)
-    for a in (
-        "169.254.169.254",  # AWS, GCP, Azure, OpenStack instance metadata
-        "169.254.170.2",  # AWS ECS task metadata
-        "fd00:ec2::254",  # AWS instance metadata over IPv6
-        "100.100.100.200",  # Alibaba Cloud
-        "192.0.0.192",  # Oracle Cloud
-    )
-)
-_METADATA_HOSTS: Final = frozenset({"metadata", "metadata.google.internal", "metadata.goog"})
-_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    """Say why ``ip`` is not a public address, or return None if it is."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in _NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            problem = _address_problem(embedded)
-            return f"{problem} (embedded in {ip})" if problem else None
-    if ip in _METADATA_ADDRESSES:
-        return "cloud metadata"
-    for kind in ("unspecified", "loopback", "link_local", "private", "multicast", "reserved"):
-        if getattr(ip, f"is_{kind}"):
-            return kind.replace("_", "-")
-    if not ip.is_global:
-        return "non-public"
-    return None
-
-
-def _refuse_address(address: str, url: str) -> None:
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError as err:
-        raise UnsafeSourceError(f"Refusing {url}: {address!r} is not an IP address.") from err
-    problem = _address_problem(ip)
-    if problem:
-        raise UnsafeSourceError(
-            f"Refusing {url}: it points to {ip}, a {problem} address. Only public internet "
-            "addresses are allowed here; pass allow_private_network=True for sources you trust."
-        )
-
-
-def check_public_url(url: str) -> None:
-    r"""Refuse URLs that point into a private network, or that parsers read differently.
-
-    The host is resolved and every address it resolves to must be a public internet
-    address: loopback, private, link-local, shared (CGNAT), reserved, multicast and cloud
-    metadata addresses (such as ``169.254.169.254`` and ``fd00:ec2::254``) are refused,
-    including IPv4 addresses embedded in IPv6 ones. IP literals are checked without any
-    network access. Call it again for every redirect hop.
-
-    The host checked must be the host every client would connect to, so URLs that Python's
-    ``urlsplit`` and WHATWG parsers (browsers, most HTTP stacks) read differently are
-    refused too: a backslash before the query (``http://127.0.0.1\@public.example/``),
-    user info (``user@host``), whitespace and control characters, percent-encoded,
-    non-ASCII or otherwise unusual hosts, and IPv4 addresses in rare spellings
-    (``0x7f.1``).
-
-    Args:
-        url: An ``http://`` or ``https://`` URL.
-
-    Raises:
-        UnsafeSourceError: If the scheme is not http(s), the host is missing or cannot be
-            resolved, or any of its addresses is not public.
-        AmbiguousURLError: (an ``UnsafeSourceError``) if parsers could read the URL's host
-            differently; the message says what to change.
-
-    Example:
-        .. code-block:: python
-
-            check_public_url("https://example.com/cat.mp4")  # passes
-            check_public_url("http://169.254.169.254/latest/")  # raises UnsafeSourceError
-
-    """
-    scheme = url.partition(":")[0].strip().lower() if ":" in url else ""
-    if scheme not in ("http", "https"):
-        raise UnsafeSourceError(
-            f"Refusing {url!r}: only http and https URLs are allowed, not {scheme!r}."
-        )
-    host, port = unambiguous_host(url)
-    if not host:
-        raise UnsafeSourceError(f"Refusing {url!r}: the URL has no host.")
-    if host in _METADATA_HOSTS:
-        raise UnsafeSourceError(f"Refusing {url}: {host} is a cloud metadata service.")
-    try:
-        addresses = [str(ipaddress.ip_address(host))]
-    except ValueError:
-        try:
-            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as err:
-            raise UnsafeSourceError(
-                f"Refusing {url}: could not resolve {host} ({err}), so it cannot be checked "
-                "to be a public address."
-            ) from err
-        addresses = sorted({str(info[4][0]) for info in infos})
-    for address in addresses:
-        _refuse_address(address, url)
 
 
 class _Deadline:
@@ -224,7 +123,7 @@ class _WatchedConnection:
             return
         try:
             peer = self.sock.getpeername()[0]
-            _refuse_address(str(peer), f"host {self.host}")
+            refuse_address(str(peer), f"host {self.host}")
         except UnsafeSourceError:
             self.sock.close()
             raise
@@ -598,6 +497,7 @@ class HTTPRangeReader:
             size = (self.size if self.size is not None else 1 << 62) - self._pos
         if self.size is not None:
             size = min(size, self.size - self._pos)
+        size = min(size, self._cap)  # no probe reads more, and read(-1) stays finite
         if size <= 0:
             return b""
         first, last = self._pos // _HTTP_BLOCK, (self._pos + size - 1) // _HTTP_BLOCK

@@ -1,4 +1,6 @@
-r"""Reading a URL's host the way every parser does, or refusing the URL.
+r"""The URL guard: which URLs may be fetched.
+
+:func:`check_public_url` lets through only URLs whose host is a public internet address.
 
 Python's ``urlsplit``, WHATWG URL parsers (browsers, Node, many HTTP stacks) and urllib3
 disagree on some spellings: ``http://127.0.0.1\@public.example/`` is ``public.example`` to
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import urllib.parse
 from typing import Final
 
-from langchain_mimo_video.errors import AmbiguousURLError
+from langchain_mimo_video.errors import AmbiguousURLError, UnsafeSourceError
 
-__all__ = ["unambiguous_host", "whatwg_host"]
+__all__ = ["check_public_url", "refuse_address", "unambiguous_host", "whatwg_host"]
 
 # An authority we accept: a host name or a bracketed IPv6 address, then an optional port.
 _AUTHORITY: Final = re.compile(
@@ -258,3 +261,111 @@ def unambiguous_host(url: str) -> tuple[str, int | None]:
             "Write the URL plainly: scheme://host[:port]/path.",
         )
     return host, port
+
+
+# --------------------------------------------------------------------------------------
+# The guard: public addresses only
+# --------------------------------------------------------------------------------------
+
+_METADATA_ADDRESSES: Final = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack instance metadata
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS instance metadata over IPv6
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud
+    )
+)
+_METADATA_HOSTS: Final = frozenset({"metadata", "metadata.google.internal", "metadata.goog"})
+_NAT64: Final = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _address_problem(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Say why ``ip`` is not a public address, or return None if it is."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            problem = _address_problem(embedded)
+            return f"{problem} (embedded in {ip})" if problem else None
+    if ip in _METADATA_ADDRESSES:
+        return "cloud metadata"
+    for kind in ("unspecified", "loopback", "link_local", "private", "multicast", "reserved"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if not ip.is_global:
+        return "non-public"
+    return None
+
+
+def refuse_address(address: str, url: str) -> None:
+    """Raise UnsafeSourceError naming why ``address`` (from ``url``) is not public."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError as err:
+        raise UnsafeSourceError(f"Refusing {url}: {address!r} is not an IP address.") from err
+    problem = _address_problem(ip)
+    if problem:
+        raise UnsafeSourceError(
+            f"Refusing {url}: it points to {ip}, a {problem} address. Only public internet "
+            "addresses are allowed here; pass allow_private_network=True for sources you trust."
+        )
+
+
+def check_public_url(url: str) -> None:
+    r"""Refuse URLs that point into a private network, or that parsers read differently.
+
+    The host is resolved and every address it resolves to must be a public internet
+    address: loopback, private, link-local, shared (CGNAT), reserved, multicast and cloud
+    metadata addresses (such as ``169.254.169.254`` and ``fd00:ec2::254``) are refused,
+    including IPv4 addresses embedded in IPv6 ones. IP literals are checked without any
+    network access. Call it again for every redirect hop.
+
+    The host checked must be the host every client would connect to, so URLs that Python's
+    ``urlsplit`` and WHATWG parsers (browsers, most HTTP stacks) read differently are
+    refused too: a backslash before the query (``http://127.0.0.1\@public.example/``),
+    user info (``user@host``), whitespace and control characters, percent-encoded,
+    non-ASCII or otherwise unusual hosts, and IPv4 addresses in rare spellings
+    (``0x7f.1``).
+
+    Args:
+        url: An ``http://`` or ``https://`` URL.
+
+    Raises:
+        UnsafeSourceError: If the scheme is not http(s), the host is missing or cannot be
+            resolved, or any of its addresses is not public.
+        AmbiguousURLError: (an ``UnsafeSourceError``) if parsers could read the URL's host
+            differently; the message says what to change.
+
+    Example:
+        .. code-block:: python
+
+            check_public_url("https://example.com/cat.mp4")  # passes
+            check_public_url("http://169.254.169.254/latest/")  # raises UnsafeSourceError
+
+    """
+    scheme = url.partition(":")[0].strip().lower() if ":" in url else ""
+    if scheme not in ("http", "https"):
+        raise UnsafeSourceError(
+            f"Refusing {url!r}: only http and https URLs are allowed, not {scheme!r}."
+        )
+    host, port = unambiguous_host(url)
+    if not host:
+        raise UnsafeSourceError(f"Refusing {url!r}: the URL has no host.")
+    if host in _METADATA_HOSTS:
+        raise UnsafeSourceError(f"Refusing {url}: {host} is a cloud metadata service.")
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as err:
+            raise UnsafeSourceError(
+                f"Refusing {url}: could not resolve {host} ({err}), so it cannot be checked "
+                "to be a public address."
+            ) from err
+        addresses = sorted({str(info[4][0]) for info in infos})
+    for address in addresses:
+        refuse_address(address, url)
