@@ -175,10 +175,16 @@ class _WatchedHTTPHandler(urllib.request.HTTPHandler):
         return self.do_open(connection, req)
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the system's CA certificates takes tens of milliseconds: do it once, and
+    # only when an https URL is probed. A context may be shared between threads.
+    return ssl.create_default_context()
+
+
 class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
     def __init__(self, deadline: _Deadline, check_peer: bool) -> None:
-        self._ssl_context = ssl.create_default_context()
-        super().__init__(context=self._ssl_context)
+        super().__init__()
         self._deadline = deadline
         self._check_peer = check_peer
 
@@ -186,7 +192,7 @@ class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
         connection = functools.partial(
             _WatchedHTTPSConnection, deadline=self._deadline, check_peer=self._check_peer
         )
-        return self.do_open(connection, req, context=self._ssl_context)
+        return self.do_open(connection, req, context=_tls_context())
 
 
 class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
