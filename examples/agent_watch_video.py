@@ -9,7 +9,8 @@ Run:
 
 VIDEO is an http(s) URL (MiMo fetches it) or a local video file. Local files must be in a
 folder given with --allow-dir (default: the video's own folder); a relative VIDEO is looked
-up in those folders. Without MIMO_API_KEY the script prints how to set it and exits with 2.
+up in those folders. Without MIMO_API_KEY the script prints how to set it and exits with 3
+(as the other examples and the mimo-video CLI do).
 """
 
 from __future__ import annotations
@@ -51,10 +52,15 @@ def allowed_dirs_for(video: str, given: Sequence[str]) -> list[str | Path]:
     return [Path(video).parent]
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("video", help="http(s) URL or local video file")
-    parser.add_argument("question", nargs="?", default="What happens in this video?")
+    parser.add_argument(
+        "question",
+        nargs="?",
+        default="What happens in this video?",
+        help="what to ask (default: 'What happens in this video?')",
+    )
     parser.add_argument(
         "--allow-dir",
         action="append",
@@ -79,7 +85,7 @@ def main(argv: Sequence[str] | None = None, *, chat_params: Mapping[str, Any] | 
         chat_params: extra ``ChatMiMo`` arguments (``base_url``, ``api_key``, ...); they
             override the command line's, so tests can point the agent anywhere.
     """
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     params: dict[str, Any] = {"model": args.model, "max_tokens": args.max_tokens}
     if args.base_url:
         params["base_url"] = args.base_url
@@ -93,7 +99,7 @@ def main(argv: Sequence[str] | None = None, *, chat_params: Mapping[str, Any] | 
         result = agent.invoke({"messages": [("user", request)]})
     except MissingAPIKeyError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
+        return 3
 
     for message in result["messages"]:
         if isinstance(message, AIMessage) and message.tool_calls:

@@ -40,7 +40,7 @@ from typing import Any
 import openai
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
-from langchain_mimo_video import ChatMiMo, MiMoError, VideoLoader
+from langchain_mimo_video import ChatMiMo, MiMoError, MissingAPIKeyError, VideoLoader
 from langchain_mimo_video.document_loaders import (
     DEFAULT_PROMPT,
     VIDEO_SUFFIXES,
@@ -75,19 +75,64 @@ def expand(sources: Sequence[str]) -> list[str]:
     return expanded
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[0],
+        epilog="Needs MIMO_API_KEY (and MIMO_BASE_URL for Token Plan keys). Exit codes: 0 done, "
+        "1 a MiMo or video error, 2 bad arguments, 3 no API key.",
+    )
     parser.add_argument("sources", nargs="+", help="video files, folders or http(s) URLs")
-    parser.add_argument("-o", "--output", type=Path, default=Path("descriptions.jsonl"))
-    parser.add_argument("--max-concurrency", type=int, default=4)
-    parser.add_argument("--requests-per-second", type=float, default=None)
-    parser.add_argument("--segment-seconds", type=float, default=None)
-    parser.add_argument("--overlap-seconds", type=float, default=0.0)
-    parser.add_argument("--fps", type=float, default=2.0)
-    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
-    parser.add_argument("--on-error", choices=["skip", "raise"], default="skip")
-    parser.add_argument("--progress", action="store_true")
-    return parser.parse_args(list(argv))
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("descriptions.jsonl"),
+        help="the JSON Lines file to write (default descriptions.jsonl)",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=4,
+        help="videos (or segments) described at once (default 4)",
+    )
+    parser.add_argument(
+        "--requests-per-second",
+        type=float,
+        default=None,
+        help="pace the requests to at most this many a second (default: no pacing)",
+    )
+    parser.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=None,
+        help="one document per segment of this many seconds (local videos; default: whole)",
+    )
+    parser.add_argument(
+        "--overlap-seconds",
+        type=float,
+        default=0.0,
+        help="seconds shared by neighbouring segments (default 0)",
+    )
+    parser.add_argument(
+        "--fps", type=float, default=2.0, help="frames MiMo samples per second, 0.1-10 (default 2)"
+    )
+    parser.add_argument(
+        "--prompt", default=DEFAULT_PROMPT, help="the question asked about each video"
+    )
+    parser.add_argument(
+        "--on-error",
+        choices=["skip", "raise"],
+        default="skip",
+        help="skip a video that fails (logged; the default) or stop at the first failure",
+    )
+    parser.add_argument(
+        "--progress", action="store_true", help="show a progress bar (pip install tqdm)"
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
 
 
 def main(argv: Sequence[str] | None = None, **chat_params: Any) -> int:
@@ -126,6 +171,9 @@ def main(argv: Sequence[str] | None = None, **chat_params: Any) -> int:
                 written += 1
                 for key in totals:
                     totals[key] += document.metadata.get(key, 0)
+    except MissingAPIKeyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
     except (MiMoError, openai.APIError, ValueError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

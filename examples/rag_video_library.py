@@ -45,12 +45,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import openai
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.vectorstores import InMemoryVectorStore
 
-from langchain_mimo_video import ChatMiMo, MiMoError, VideoLoader
+from langchain_mimo_video import ChatMiMo, MiMoError, MissingAPIKeyError, VideoLoader
 from langchain_mimo_video.document_loaders import VideoDescriptionLoader
 
 SYSTEM = (
@@ -164,20 +165,63 @@ def answer(question: str, documents: Sequence[Document], folder: Path, llm: Chat
     return reply.text
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n", 1)[0],
+        epilog="Needs MIMO_API_KEY (and MIMO_BASE_URL for Token Plan keys). Exit codes: 0 done, "
+        "1 a MiMo or video error or nothing indexed, 2 bad arguments, 3 no API key.",
+    )
     parser.add_argument("folder", type=Path, help="the folder of videos")
     parser.add_argument("question", help="what to ask about the videos")
-    parser.add_argument("--glob", default="**/*")
-    parser.add_argument("--segment-seconds", type=float, default=30.0)
-    parser.add_argument("--overlap-seconds", type=float, default=5.0)
-    parser.add_argument("--fps", type=float, default=2.0)
-    parser.add_argument("--k", type=int, default=3)
-    parser.add_argument("--max-concurrency", type=int, default=4)
-    parser.add_argument("--index", type=Path, default=None)
-    parser.add_argument("--embeddings", default="keyword")
-    parser.add_argument("--progress", action="store_true")
-    return parser.parse_args(list(argv))
+    parser.add_argument(
+        "--glob",
+        default="**/*",
+        help="which files of FOLDER to index (default **/*: every MP4, MOV, AVI, WMV, "
+        "subfolders included)",
+    )
+    parser.add_argument(
+        "--segment-seconds",
+        type=float,
+        default=30.0,
+        help="length of the indexed segments, seconds (default 30)",
+    )
+    parser.add_argument(
+        "--overlap-seconds",
+        type=float,
+        default=5.0,
+        help="seconds shared by neighbouring segments (default 5)",
+    )
+    parser.add_argument(
+        "--fps", type=float, default=2.0, help="frames MiMo samples per second, 0.1-10 (default 2)"
+    )
+    parser.add_argument(
+        "--k", type=int, default=3, help="segments retrieved per question (default 3)"
+    )
+    parser.add_argument(
+        "--max-concurrency", type=int, default=4, help="segments described at once (default 4)"
+    )
+    parser.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        help="save the index to this file after describing, or load it from there if it "
+        "exists (describe once, ask many times)",
+    )
+    parser.add_argument(
+        "--embeddings",
+        default="keyword",
+        help="keyword (default: offline bag of words), openai, or package.module:Class",
+    )
+    parser.add_argument(
+        "--progress",
+        action="store_true",
+        help="show a progress bar while describing (pip install tqdm)",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    return build_parser().parse_args(list(argv))
 
 
 def main(argv: Sequence[str] | None = None, **chat_params: Any) -> int:
@@ -201,7 +245,10 @@ def main(argv: Sequence[str] | None = None, **chat_params: Any) -> int:
             print("Nothing is indexed: no videos were found or described.")
             return 1
         print(answer(args.question, found, args.folder, llm))
-    except MiMoError as error:
+    except MissingAPIKeyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except (MiMoError, openai.APIError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print("\nSources:")

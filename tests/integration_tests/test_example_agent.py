@@ -51,13 +51,13 @@ def test_example_without_a_key_explains_and_exits_non_zero(
         ["kitten.mp4", "--allow-dir", str(VIDEOS)], chat_params={"base_url": REPLAY_BASE_URL}
     )
     captured = capsys.readouterr()
-    assert code == 2
+    assert code == 3  # as the CLI and the other examples
     assert captured.err.startswith("error: No MiMo API key: set the MIMO_API_KEY environment")
     assert captured.out == ""
 
 
 def test_example_defaults(example: ModuleType) -> None:
-    args = example._parser().parse_args(["clip.mp4"])
+    args = example.build_parser().parse_args(["clip.mp4"])
     assert args.question == "What happens in this video?"
     assert (args.model, args.fps, args.allow_dir) == ("mimo-v2.5", 2, [])
     # local files: the video's folder unless --allow-dir is given; URLs: none

@@ -45,7 +45,7 @@ def test_stream_reasoning(target: Target, capsys: pytest.CaptureFixture[str]) ->
 
 def test_local_file_fit_clip(target: Target, capsys: pytest.CaptureFixture[str]) -> None:
     code = example("local_file_fit_clip").main(
-        [str(VIDEOS / "traffic.mp4"), "2", "4"], **target.chat_params()
+        [str(VIDEOS / "traffic.mp4"), "--start", "2", "--end", "4"], **target.chat_params()
     )
     out = capsys.readouterr().out
     assert code == 0
