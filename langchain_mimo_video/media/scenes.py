@@ -67,7 +67,7 @@ def detect_scene_cuts(
     except Exception as error:
         raise MediaError(f"Scene detection failed on {os.fspath(path)}: {error}") from error
     scenes = manager.get_scene_list()
-    return [float(begin.get_seconds()) for begin, _ in scenes[1:]]
+    return [float(begin.seconds) for begin, _ in scenes[1:]]
 
 
 def plan_scene_segments(
