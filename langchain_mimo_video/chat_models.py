@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, Literal
@@ -38,6 +37,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from langchain_mimo_video._api_errors import mimo_errors
 from langchain_mimo_video._estimate import RequestEstimate, estimate_request
 from langchain_mimo_video._messages import PROVIDER, messages_to_mimo
+from langchain_mimo_video._request import (
+    check_media_for_model,
+    check_reasoning_effort,
+    sdk_arguments,
+    token_limit_error,
+    warn_if_retired,
+)
 from langchain_mimo_video._responses import (
     StreamAssembler,
     add_counts,
@@ -47,12 +53,8 @@ from langchain_mimo_video._responses import (
     parse_completion,
 )
 from langchain_mimo_video.data._profiles import get_profile
-from langchain_mimo_video.errors import (
-    InvalidArgumentError,
-    MissingAPIKeyError,
-    TokenLimitError,
-)
-from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
+from langchain_mimo_video.errors import InvalidArgumentError, MissingAPIKeyError
+from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, ReasoningEffort
 from langchain_mimo_video.video import (
     VideoDefaults,
     validate_fps,
@@ -61,10 +63,6 @@ from langchain_mimo_video.video import (
 
 DEFAULT_BASE_URL = "https://api.xiaomimimo.com/v1"
 DEFAULT_MODEL = "mimo-v2.5"
-
-# Request fields that are ours to build; everything else a caller passes (tools,
-# response_format, frequency_penalty, MiMo-only fields...) goes into the body as given.
-_CORE_FIELDS = frozenset({"model", "messages", "stream"})
 
 
 class _ClientCache:
@@ -201,6 +199,8 @@ class ChatMiMo(BaseChatModel):
     """Ask for a final usage chunk when streaming."""
     thinking: bool | None = None
     """Reasoning on (``True``), off (``False``) or the model's default (``None``)."""
+    reasoning_effort: ReasoningEffort | None = None
+    """``"low"``, ``"medium"`` or ``"high"``, sent as ``reasoning_effort``; ``None`` sends none."""
     video_fps: float = DEFAULT_FPS
     """fps given to video parts that do not set their own."""
     video_media_resolution: Literal["default", "max"] = DEFAULT_MEDIA_RESOLUTION
@@ -241,7 +241,9 @@ class ChatMiMo(BaseChatModel):
             validate_fps(data["video_fps"])
         if "video_media_resolution" in data:
             validate_media_resolution(data["video_media_resolution"])
+        check_reasoning_effort(data.get("reasoning_effort"))
         super().__init__(**data)
+        warn_if_retired(self.model_name)
 
     @field_validator("video_fps")
     @classmethod
@@ -385,6 +387,8 @@ class ChatMiMo(BaseChatModel):
             params["max_completion_tokens"] = self.max_tokens
         if self.stop:
             params["stop"] = self.stop
+        if self.reasoning_effort is not None:
+            params["reasoning_effort"] = self.reasoning_effort
         return {**params, **self.model_kwargs}
 
     @property
@@ -402,16 +406,18 @@ class ChatMiMo(BaseChatModel):
     ) -> dict[str, Any]:
         """Build the exact JSON body of a chat-completions request.
 
-        Everything is converted and validated here, before any client is touched, so a bad
-        video or option fails without a request being sent.
+        Pure: everything is converted and checked here (video parts, media the model
+        cannot take, ``reasoning_effort``) without reading a file or a URL and before any
+        client is touched, so a bad request fails without being sent. The
+        ``max_input_tokens`` guard, which probes videos, is a separate step.
         """
+        params = {**self._default_params, **kwargs}
         body: dict[str, Any] = {
-            "model": self.model_name,
+            "model": params.pop("model", self.model_name),
             "messages": messages_to_mimo(messages, self.video_defaults),
         }
-        params = {**self._default_params, **kwargs}
         stream_usage = params.pop("stream_usage", self.stream_usage)
-        probe_private_urls = params.pop("probe_private_urls", self.probe_private_urls)
+        params.pop("probe_private_urls", None)  # for the token guard, not the body
         thinking = params.pop("thinking", self.thinking)
         if "max_tokens" in params:  # the LangChain name, accepted per call too
             params["max_completion_tokens"] = params.pop("max_tokens")
@@ -426,49 +432,37 @@ class ChatMiMo(BaseChatModel):
             body["thinking"] = {"type": "enabled" if thinking else "disabled"}
         if self.extra_body:
             body.update(self.extra_body)
-        if self.max_input_tokens is not None:
-            self._check_token_limit(body, probe_private_urls)
+        check_reasoning_effort(body.get("reasoning_effort"))
+        model = str(body["model"])
+        warn_if_retired(model)
+        check_media_for_model(model, body["messages"])
         return body
 
-    async def _abuild_request(
-        self,
-        messages: Sequence[BaseMessage],
-        stop: list[str] | None = None,
-        *,
-        stream: bool = False,
-        **kwargs: Any,
-    ) -> dict[str, Any]:
-        if self.max_input_tokens is None:
-            return self._build_request(messages, stop, stream=stream, **kwargs)
-        # the token guard probes videos: keep that off the event loop
-        return await asyncio.to_thread(
-            functools.partial(self._build_request, messages, stop, stream=stream, **kwargs)
-        )
+    def _check_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+        """The ``max_input_tokens`` guard: probe the request's videos, refuse if over.
 
-    def _check_token_limit(self, body: Mapping[str, Any], probe_private_urls: bool) -> None:
+        Raises:
+            TokenLimitError: if the estimate is over ``max_input_tokens``.
+
+        """
         limit = self.max_input_tokens
-        assert limit is not None
-        estimate = estimate_request(
-            body["messages"], body.get("tools"), allow_private_network=probe_private_urls
-        )
-        if estimate.input_tokens <= limit:
+        if limit is None:
             return
-        advice = "shorten the text"
-        if estimate.videos:
-            longest = max(estimate.videos, key=lambda video: video.tokens.total)
-            advice = (
-                f"lower fps (the largest video, {longest.duration:.0f} s at fps "
-                f"{longest.fps:g}, costs {longest.tokens.total} tokens), use "
-                "media_resolution='default', or send a shorter clip (VideoLoader.load(..., "
-                "start=..., end=...)) or segments (VideoLoader.split)"
-            )
-        raise TokenLimitError(
-            f"This request is estimated at {estimate.input_tokens} input tokens "
-            f"({estimate.video_tokens} video, {estimate.audio_tokens} audio, about "
-            f"{estimate.text_tokens} text), over max_input_tokens={limit}. To fit, {advice}.",
-            estimated=estimate.input_tokens,
-            limit=limit,
+        estimate = estimate_request(
+            body["messages"],
+            body.get("tools"),
+            allow_private_network=kwargs.get("probe_private_urls", self.probe_private_urls),
         )
+        if estimate.input_tokens > limit:
+            raise token_limit_error(estimate, limit)
+
+    async def _acheck_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
+        if self.max_input_tokens is not None:
+            # the guard probes videos (files, URLs): keep that off the event loop
+            await asyncio.to_thread(self._check_token_limit, body, kwargs)
+
+    def _sdk_arguments(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        return sdk_arguments(body, self.auth_header)
 
     # -- estimates -----------------------------------------------------------------
 
@@ -508,21 +502,6 @@ class ChatMiMo(BaseChatModel):
         formatted = [convert_to_openai_tool(tool) for tool in tools] if tools else None
         return self.estimate_request(messages, tools=formatted).input_tokens
 
-    def _sdk_arguments(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Split a body into the SDK's ``create`` arguments.
-
-        MiMo takes fields the OpenAI SDK does not type (``thinking``, per-part ``fps``);
-        sending all but the core fields through ``extra_body`` puts the body on the wire
-        exactly as built.
-        """
-        arguments = {key: body[key] for key in _CORE_FIELDS if key in body}
-        extra = {key: value for key, value in body.items() if key not in _CORE_FIELDS}
-        if extra:
-            arguments["extra_body"] = extra
-        if self.auth_header == "api-key":
-            arguments["extra_headers"] = {"Authorization": openai.Omit()}
-        return arguments
-
     # -- generation --------------------------------------------------------------
 
     def _generate(
@@ -537,6 +516,7 @@ class ChatMiMo(BaseChatModel):
                 self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
         body = self._build_request(messages, stop, **kwargs)
+        self._check_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
             raw = self.client.chat.completions.with_raw_response.create(**self._sdk_arguments(body))
@@ -553,7 +533,8 @@ class ChatMiMo(BaseChatModel):
             return await agenerate_from_stream(
                 self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
-        body = await self._abuild_request(messages, stop, **kwargs)
+        body = self._build_request(messages, stop, **kwargs)
+        await self._acheck_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
             raw = await self.async_client.chat.completions.with_raw_response.create(
@@ -569,6 +550,7 @@ class ChatMiMo(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         body = self._build_request(messages, stop, stream=True, **kwargs)
+        self._check_token_limit(body, kwargs)
         secret = self._secret()
         assembler = StreamAssembler()
         with mimo_errors(secret):
@@ -589,7 +571,8 @@ class ChatMiMo(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = await self._abuild_request(messages, stop, stream=True, **kwargs)
+        body = self._build_request(messages, stop, stream=True, **kwargs)
+        await self._acheck_token_limit(body, kwargs)
         secret = self._secret()
         assembler = StreamAssembler()
         with mimo_errors(secret):

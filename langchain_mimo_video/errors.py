@@ -47,6 +47,9 @@ The tree (``+`` the other parents of a class)::
         ├── MiMoResponseError           openai.APIError + ModelAPIError: a broken answer
         └── StreamInterruptedError      + ModelConnectionError: a stream cut before its end
 
+One warning is not an error: :class:`RetiredModelWarning` (a ``FutureWarning``), given
+once per model name when a retired model is asked for.
+
 Statuses come from MiMo's error table (400 bad request, 401 bad key, 402 insufficient
 balance, 403 forbidden, 404 model or capability not found, 421 content filtered, 429 too
 frequent, 5xx server error). An error event inside a stream raises the class of the
@@ -94,6 +97,7 @@ __all__ = [
     "MiMoUnknownStatusError",
     "MissingAPIKeyError",
     "ProbeLimitError",
+    "RetiredModelWarning",
     "StreamInterruptedError",
     "TokenLimitError",
     "UnknownArgumentError",
@@ -363,3 +367,14 @@ class StreamInterruptedError(MiMoAPIError, ModelConnectionError):
     def __init__(self, message: str, *, partial_content: str = "") -> None:
         super().__init__(message)
         self.partial_content = partial_content
+
+
+# -- warnings ------------------------------------------------------------------------------
+
+
+class RetiredModelWarning(FutureWarning):
+    """A model name that MiMo has retired was asked for; the message names its replacement.
+
+    Given once per model name and process. The name is still sent, in case a gateway or a
+    self-hosted server still serves it; the live API answers it with a 400.
+    """

@@ -28,6 +28,11 @@ MAX_BASE64_BYTES: Final = 50_000_000
 #: "300 MB" for one video passed by URL, read the same conservative way.
 MAX_URL_VIDEO_BYTES: Final = 300_000_000
 
+#: ``reasoning_effort`` values the live API accepts (third-party evidence, medium
+#: confidence: "none" got a 400 and "minimal" a 500).
+REASONING_EFFORTS: Final[tuple[str, ...]] = ("low", "medium", "high")
+ReasoningEffort = Literal["low", "medium", "high"]
+
 #: The containers the page lists, by MIME type and usual file suffixes.
 DOCUMENTED_VIDEO_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "video/mp4": (".mp4", ".m4v"),

@@ -8,18 +8,32 @@ a local contract server on loopback.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from langchain_core.exceptions import ModelConnectionError
+from langchain_core.exceptions import (
+    ModelConnectionError,
+    ModelInvalidRequestError,
+    ModelNotFoundError,
+)
 from langchain_core.messages import HumanMessage
 
-from langchain_mimo_video import ChatMiMo, StreamInterruptedError, VideoLoader
+from langchain_mimo_video import (
+    ChatMiMo,
+    MiMoBadRequestError,
+    MiMoNotFoundError,
+    RetiredModelWarning,
+    StreamInterruptedError,
+    UnsupportedContentError,
+    VideoLoader,
+)
 from tests.integration_tests.conftest import Target
 from tests.mimo_server import MiMoContractServer
+from tests.mimo_server.behaviour import Behaviour
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
 
@@ -100,7 +114,15 @@ def test_wrong_key_is_a_401_with_the_server_detail(target: Target, vcr: Any) -> 
 def test_corrupt_video_is_a_400_with_the_server_detail(llm: ChatMiMo, vcr: Any) -> None:
     data = bytearray((VIDEOS / "kitten.mp4").read_bytes())
     data[200:4000] = bytes(3800)  # keep the header, destroy the frames and index
-    part = VideoLoader().load(bytes(data))
+    # Built by hand: VideoLoader now refuses such bytes itself, before sending; this
+    # test is about what the server says when a broken video does reach it.
+    encoded = base64.b64encode(bytes(data)).decode()
+    part = {
+        "type": "video_url",
+        "video_url": {"url": f"data:video/mp4;base64,{encoded}"},
+        "fps": 2.0,
+        "media_resolution": "default",
+    }
     with pytest.raises(openai.BadRequestError, match="MiMo API error 400") as caught:
         llm.invoke([HumanMessage(content=[part, "What is this?"])])
     assert "corrupted" in str(caught.value).lower()
@@ -184,3 +206,59 @@ def test_one_model_across_event_loops(server: MiMoContractServer) -> None:
     second = asyncio.run(llm.ainvoke("Say hello."))  # the first loop and its pool are gone
     assert first.content == second.content
     assert len(server.chat_requests) == 2
+
+
+# -- the contract refresh (tests/mimo_server's evidence behaviours), on loopback ----------
+
+
+def test_a_retired_model_warns_then_surfaces_the_400_with_its_param(
+    server: MiMoContractServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_mimo_video._request as request_module
+
+    monkeypatch.setattr(request_module, "_warned", set())
+    with pytest.warns(RetiredModelWarning, match="mimo-v2.5"):
+        llm = local_llm(server, model="mimo-v2-omni", max_retries=2)
+    with pytest.raises(MiMoBadRequestError, match="Not supported model mimo-v2-omni") as caught:
+        llm.invoke("Say hello.")
+    assert isinstance(caught.value, ModelInvalidRequestError)
+    assert caught.value.param == "Not supported model mimo-v2-omni"
+    assert len(server.chat_requests) == 1
+
+
+@pytest.mark.parametrize("mode", ["sse", "sse_200", "json"])
+def test_a_refused_stream_surfaces_like_an_unstreamed_error(mode: str) -> None:
+    """However the server frames a stream's error (SSE event, 200 SSE, JSON), same class."""
+    with MiMoContractServer(behaviour=Behaviour(stream_errors=mode)) as srv:  # type: ignore[arg-type]
+        llm = local_llm(srv, model="mimo-v9-imaginary", max_retries=0)
+        with pytest.raises(MiMoNotFoundError) as caught:
+            list(llm.stream("Say hello."))
+    assert isinstance(caught.value, openai.NotFoundError)
+    assert isinstance(caught.value, ModelNotFoundError)
+    assert caught.value.status_code == 404
+    assert caught.value.param and "mimo-v9-imaginary" in caught.value.param
+
+
+@pytest.mark.parametrize("effort", ["low", "medium", "high"])
+def test_reasoning_effort_reaches_the_server(server: MiMoContractServer, effort: str) -> None:
+    assert local_llm(server, reasoning_effort=effort, max_retries=0).invoke("Say hello.").content
+    assert server.chat_requests[-1].body["reasoning_effort"] == effort
+
+
+def test_media_for_a_text_only_model_never_reaches_the_server(server: MiMoContractServer) -> None:
+    part = VideoLoader().load(VIDEOS / "kitten.mp4")
+    llm = local_llm(server, model="mimo-v2.5-pro", max_retries=0)
+    with pytest.raises(UnsupportedContentError, match="takes text only"):
+        llm.invoke([HumanMessage(content=[part, "What is this?"])])
+    assert server.chat_requests == []
+
+
+@pytest.mark.parametrize("mode", ["absent", "null"])
+def test_thinking_off_reads_the_same_whether_reasoning_is_null_or_absent(mode: str) -> None:
+    with MiMoContractServer(behaviour=Behaviour(reasoning_when_off=mode)) as srv:  # type: ignore[arg-type]
+        llm = local_llm(srv, thinking=False, max_retries=0)
+        reply = llm.invoke("Say hello.")
+        streamed = list(llm.stream("Say hello."))
+    assert reply.content
+    assert "reasoning_content" not in reply.additional_kwargs
+    assert all("reasoning_content" not in chunk.additional_kwargs for chunk in streamed)

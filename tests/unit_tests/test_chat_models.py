@@ -24,7 +24,9 @@ from pydantic import BaseModel, SecretStr
 
 from langchain_mimo_video import (
     ChatMiMo,
+    InvalidArgumentError,
     MissingAPIKeyError,
+    RetiredModelWarning,
     StreamInterruptedError,
     UnsupportedContentError,
     VideoValidationError,
@@ -64,7 +66,7 @@ class TestChatMiMoStandard(ChatModelUnitTests):
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return (
             {"MIMO_API_KEY": KEY, "MIMO_BASE_URL": "https://token-plan-sgp.xiaomimimo.com/v1"},
-            {"model": "mimo-v2-omni"},
+            {"model": "mimo-v2.5-pro"},
             {"api_key": KEY, "base_url": "https://token-plan-sgp.xiaomimimo.com/v1"},
         )
 
@@ -237,10 +239,10 @@ def test_client_settings_reach_the_sdk() -> None:
 
 
 def test_pickle_and_copies_rebuild_clients(fake: FakeMiMo) -> None:
-    llm = ChatMiMo(api_key=KEY, model="mimo-v2-omni", video_fps=1, thinking=False)
+    llm = ChatMiMo(api_key=KEY, model="mimo-v2.5-pro", video_fps=1, thinking=False)
     client = llm.client
     for clone in (pickle.loads(pickle.dumps(llm)), copy.deepcopy(llm), llm.model_copy()):
-        assert clone.model_name == "mimo-v2-omni"
+        assert clone.model_name == "mimo-v2.5-pro"
         assert clone.api_key == llm.api_key
         assert clone.video_fps == 1
         assert clone.client is not None
@@ -286,13 +288,117 @@ def test_thinking_switch(fake: FakeMiMo, thinking: bool | None, expected: Any) -
 def test_per_call_overrides(fake: FakeMiMo) -> None:
     fake.reply_json(completion())
     make_model(fake, max_tokens=10).invoke(
-        "hi", model="mimo-v2-omni", max_tokens=20, thinking=True, stop=["x"]
+        "hi", model="mimo-v2.5-pro", max_tokens=20, thinking=True, stop=["x"]
     )
     body = fake.last.body
-    assert body["model"] == "mimo-v2-omni"
+    assert body["model"] == "mimo-v2.5-pro"
     assert body["max_completion_tokens"] == 20
     assert body["thinking"] == {"type": "enabled"}
     assert body["stop"] == ["x"]
+
+
+# -- what each model takes (data/_profiles) ------------------------------------------
+
+
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget which retired models were already warned about in this process."""
+    import langchain_mimo_video._request as request_module
+
+    monkeypatch.setattr(request_module, "_warned", set())
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_a_retired_model_is_accepted_with_one_warning_naming_its_replacement(
+    fake: FakeMiMo,
+) -> None:
+    fake.reply_json(completion(model="mimo-v2-omni"))
+    with pytest.warns(RetiredModelWarning, match=r"mimo-v2-omni was retired on 2026-06-30") as got:
+        llm = make_model(fake, model="mimo-v2-omni")
+        ChatMiMo(api_key=KEY, model="mimo-v2-omni")
+        llm.invoke("hi")
+    assert len(got) == 1
+    assert 'model="mimo-v2.5"' in str(got[0].message)
+    assert fake.last.body["model"] == "mimo-v2-omni"  # still sent as asked
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_a_per_call_retired_model_warns_too(fake: FakeMiMo) -> None:
+    fake.reply_json(completion())
+    llm = make_model(fake)
+    with pytest.warns(RetiredModelWarning, match="mimo-v2-omni"):
+        llm.invoke("hi", model="mimo-v2-omni")
+
+
+def test_a_live_model_does_not_warn(recwarn: pytest.WarningsRecorder) -> None:
+    ChatMiMo(api_key=KEY, model="mimo-v2.5")
+    ChatMiMo(api_key=KEY, model="mimo-v2.5-pro")
+    assert not [w for w in recwarn if issubclass(w.category, RetiredModelWarning)]
+
+
+IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+AUDIO = {"type": "input_audio", "input_audio": {"data": "https://example.com/a.wav"}}
+
+
+@pytest.mark.parametrize("model", ["mimo-v2.5-pro", "mimo-v2-flash"])
+@pytest.mark.parametrize(
+    ("part", "named"), [(VIDEO, "a video"), (IMAGE, "an image"), (AUDIO, "audio")]
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_media_for_a_text_only_model_is_refused_before_sending(
+    fake: FakeMiMo, model: str, part: dict[str, Any], named: str, stream: bool
+) -> None:
+    fake.reply_json(completion())
+    llm = make_model(fake, model=model)
+    message = HumanMessage(content=[part, {"type": "text", "text": "What is this?"}])
+    with pytest.raises(UnsupportedContentError, match=f"{model} takes text only.*{named}"):
+        list(llm.stream([message])) if stream else llm.invoke([message])
+    assert fake.seen == []
+
+
+def test_a_per_call_text_only_model_refuses_media_too(fake: FakeMiMo) -> None:
+    fake.reply_json(completion())
+    message = HumanMessage(content=[VIDEO, "Describe."])
+    with pytest.raises(UnsupportedContentError, match="mimo-v2-flash takes text only"):
+        make_model(fake).invoke([message], model="mimo-v2-flash")
+    assert fake.seen == []
+
+
+def test_a_text_only_model_still_takes_text_and_unknown_models_are_not_checked(
+    fake: FakeMiMo,
+) -> None:
+    fake.reply_json(completion())
+    make_model(fake, model="mimo-v2.5-pro").invoke("hi")
+    make_model(fake, model="my-self-hosted-mimo").invoke([HumanMessage(content=[VIDEO, "x"])])
+    assert len(fake.seen) == 2
+
+
+@pytest.mark.parametrize("effort", ["low", "medium", "high"])
+def test_reasoning_effort_is_sent(fake: FakeMiMo, effort: str) -> None:
+    fake.reply_json(completion())
+    make_model(fake, reasoning_effort=effort).invoke("hi")
+    assert fake.last.body["reasoning_effort"] == effort
+
+
+def test_no_reasoning_effort_by_default_and_per_call_overrides(fake: FakeMiMo) -> None:
+    fake.reply_json(completion())
+    llm = make_model(fake)
+    llm.invoke("hi")
+    assert "reasoning_effort" not in fake.last.body
+    llm.invoke("hi", reasoning_effort="low")
+    assert fake.last.body["reasoning_effort"] == "low"
+
+
+@pytest.mark.parametrize("effort", ["none", "minimal", "max", "", 2, True])
+def test_a_bad_reasoning_effort_is_refused_everywhere(fake: FakeMiMo, effort: Any) -> None:
+    fake.reply_json(completion())
+    with pytest.raises(InvalidArgumentError, match="reasoning_effort must be one of"):
+        ChatMiMo(api_key=KEY, reasoning_effort=effort)
+    with pytest.raises(InvalidArgumentError, match="reasoning_effort"):
+        make_model(fake).invoke("hi", reasoning_effort=effort)
+    with pytest.raises(InvalidArgumentError, match="reasoning_effort"):
+        make_model(fake, model_kwargs={"reasoning_effort": effort}).invoke("hi")
+    assert fake.seen == []
 
 
 def test_video_defaults_fill_parts_that_set_nothing(fake: FakeMiMo) -> None:
@@ -914,7 +1020,7 @@ def test_loader_data_urls_are_not_decoded_again_on_every_send(
 
 def test_langsmith_params_follow_per_call_overrides() -> None:
     llm = ChatMiMo(api_key=KEY, max_tokens=99)
-    params = llm._get_ls_params(model="mimo-v2-omni", max_tokens=7, temperature=0.5)
-    assert params["ls_model_name"] == "mimo-v2-omni"
+    params = llm._get_ls_params(model="mimo-v2.5-pro", max_tokens=7, temperature=0.5)
+    assert params["ls_model_name"] == "mimo-v2.5-pro"
     assert params["ls_max_tokens"] == 7
     assert params["ls_temperature"] == 0.5

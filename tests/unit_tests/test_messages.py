@@ -298,3 +298,33 @@ def test_usage_keeps_mimo_details_as_given() -> None:
 def test_usage_without_details() -> None:
     usage = usage_from_mimo({"prompt_tokens": 3, "completion_tokens": 4})
     assert usage == {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_content_null_absent_or_empty_are_alike(stream: bool) -> None:
+    """Thinking off: vendor samples send null, a live report saw the key absent."""
+
+    def convert_one(extra: dict[str, Any]) -> Any:
+        if stream:
+            chunk = {"choices": [{"index": 0, "delta": {"content": "hi", **extra}}]}
+            return ai_chunk_from_mimo(chunk)
+        return ai_message_from_mimo({"role": "assistant", "content": "hi", **extra})
+
+    forms = [convert_one({}), convert_one({"reasoning_content": None})]
+    forms.append(convert_one({"reasoning_content": ""}))
+    assert all(form == forms[0] for form in forms)
+    assert "reasoning_content" not in forms[0].additional_kwargs
+    assert [block["type"] for block in forms[0].content_blocks] == ["text"]
+
+
+def test_usage_with_null_details_and_no_reasoning_tokens() -> None:
+    usage = usage_from_mimo(
+        {
+            "prompt_tokens": 5,
+            "completion_tokens": 2,
+            "total_tokens": 7,
+            "prompt_tokens_details": None,
+            "completion_tokens_details": None,
+        }
+    )
+    assert usage == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
