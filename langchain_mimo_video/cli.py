@@ -29,6 +29,7 @@ import openai
 from langchain_core.exceptions import LangChainException
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
+from langchain_mimo_video import doctor
 from langchain_mimo_video._cli_inputs import (
     EXIT_API_ERROR,
     EXIT_BAD_VIDEO,
@@ -452,6 +453,11 @@ COMMANDS: dict[str, Command] = {
     "describe": Command("ask MiMo about each video", _describe_arguments, _describe),
     "estimate": Command(
         "tokens and price before sending (no key needed)", _estimate_arguments, _estimate
+    ),
+    "doctor": Command(
+        "check the package's assumptions against the live API (asks before sending)",
+        doctor.add_arguments,
+        doctor.run,
     ),
 }
 

@@ -94,6 +94,8 @@ class RecordedRequest:
     """The HTTP status answered; None while in flight or when the connection was dropped."""
     fault: str | None = None
     """The kind of the injected fault this request consumed, if any."""
+    usage: dict[str, Any] | None = None
+    """The ``usage`` the server reported for this request (None when it answered none)."""
 
 
 class MiMoContractServer:
@@ -383,6 +385,7 @@ class _Handler(BaseHTTPRequestHandler):
         rid = response_id(raw)
         completion = answer(request, rid)
         usage_ = usage(request, completion, app._cached_tokens(request))
+        record.usage = usage_
         cut = fault if fault is not None and fault.kind == "stream_cut" else None
         if request.stream:
             self._send_stream(request, completion, rid, usage_, record, cut)

@@ -1,0 +1,537 @@
+"""``mimo-video doctor``: check what the package assumes about MiMo against the live API.
+
+Third-party evidence leaves questions open (which auth header, where streamed ``usage``
+arrives, which duration the token formula uses, whether an empty passed-back reasoning is
+accepted, ...). ``doctor`` settles them with a small, fixed set of cheap requests: it prints
+the estimated cost first, asks before sending anything (unless ``--yes``), then reports for each
+probe what the package assumes, what the API did, and whether they agree. The exit code is 0
+only if every assumption held; ``--json`` writes the whole report, without the key or any media.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from langchain_mimo_video._doctor_probes import (
+    CLIPS,
+    Durations,
+    Outcome,
+    Prober,
+    Request,
+    measure,
+    write_clip,
+)
+from langchain_mimo_video.chat_models import ChatMiMo
+from langchain_mimo_video.errors import MissingAPIKeyError, UnknownPriceError
+from langchain_mimo_video.tokens import estimate_cost
+from langchain_mimo_video.video import VideoLoader
+
+__all__ = ["Finding", "Report", "add_arguments", "run", "run_doctor"]
+
+#: Exit codes: every assumption held / one did not, a probe failed, or nothing was sent.
+EXIT_AGREE = 0
+EXIT_DISAGREE = 1
+_PRICE_MODEL = "mimo-v2.5"
+_DURATIONS = ("video_stream", "container", "audio_stream")
+_EFFORTS = ("low", "medium", "high")
+_WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the weather at a location.",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    },
+}
+
+
+class _Session(Protocol):
+    out: TextIO
+    err: TextIO
+
+    def chat_model(self, args: argparse.Namespace, **params: Any) -> ChatMiMo: ...
+
+
+@dataclass
+class Finding:
+    """One line of the report.
+
+    Attributes:
+        probe: the probe's name, e.g. ``"stream.usage"``.
+        assumption: what the package assumes (empty when it assumes nothing).
+        observed: what the API did, in words.
+        behaviour: a short name for what the API did (``"accepted"``, ``"finish"``, ...).
+        agrees: whether the assumption held; None when the package assumes nothing.
+        details: figures behind it (estimates, reported usage, listed models).
+    """
+
+    probe: str
+    assumption: str
+    observed: str
+    behaviour: str
+    agrees: bool | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    """The whole run: the plan and its estimate, the findings, and every request's outcome."""
+
+    base_url: str
+    model: str
+    estimate: dict[str, Any]
+    findings: list[Finding] = field(default_factory=list)
+    outcomes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sent: bool = False
+
+    @property
+    def all_agree(self) -> bool:
+        """Whether every assumption held (and something was sent)."""
+        return self.sent and all(f.agrees is not False for f in self.findings)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (no key, no media bytes)."""
+        return {
+            "command": "mimo-video doctor",
+            "base_url": self.base_url,
+            "model": self.model,
+            "sent": self.sent,
+            "all_agree": self.all_agree,
+            "estimate": self.estimate,
+            "findings": [asdict(finding) for finding in self.findings],
+            "requests": self.outcomes,
+        }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``mimo-video doctor`` (``--base-url`` and the key file come from cli)."""
+    parser.add_argument(
+        "--model", default=_PRICE_MODEL, help=f"the video model to probe (default {_PRICE_MODEL})"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    parser.add_argument(
+        "--yes", action="store_true", help="send without asking (the cost is still printed)"
+    )
+
+
+def run(args: argparse.Namespace, session: _Session) -> int:
+    """Run the doctor for the ``mimo-video`` command line; returns the exit code."""
+    llm = session.chat_model(args)
+    key = llm.api_key.get_secret_value() if llm.api_key is not None else ""
+    if not key:
+        raise MissingAPIKeyError(
+            "mimo-video doctor needs an API key: set MIMO_API_KEY or pass --api-key-file "
+            "(Token Plan keys also need their regional --base-url)."
+        )
+    report = run_doctor(
+        llm,
+        model=args.model,
+        assume_yes=args.yes,
+        stdin=sys.stdin,
+        out=session.out,
+        err=session.err,
+        as_json=args.json,
+    )
+    return EXIT_AGREE if report.all_agree else EXIT_DISAGREE
+
+
+def run_doctor(
+    llm: ChatMiMo,
+    *,
+    model: str = _PRICE_MODEL,
+    assume_yes: bool = False,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    as_json: bool = False,
+) -> Report:
+    """Plan, price, confirm, probe and report.
+
+    Args:
+        llm: a ChatMiMo holding the key and base URL to check.
+        model: the video model to probe.
+        assume_yes: send without asking.
+        stdin: where a typed "y" is read from; None (or end of input) means no.
+        out: where the report goes (default stdout).
+        err: where the estimate and the question go when ``as_json`` (default stderr).
+        as_json: print the report as one JSON object.
+
+    Returns:
+        The :class:`Report`; ``report.sent`` is False when the user did not confirm.
+
+    Example:
+        .. code-block:: python
+
+            report = run_doctor(ChatMiMo(), assume_yes=True)
+            print(report.all_agree)
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    key = llm.api_key.get_secret_value() if llm.api_key is not None else ""
+    prober = Prober(llm, key, model)
+    with tempfile.TemporaryDirectory(prefix="mimo-doctor-") as folder:
+        plan = _Plan(prober, Path(folder))
+        report = Report(_safe_url(llm.base_url), model, plan.estimate())
+        _print_estimate(report.estimate, err if as_json else out)
+        if not (assume_yes or _confirm(stdin, err if as_json else out)):
+            print("mimo-video doctor: nothing sent.", file=err)
+            if as_json:
+                print(json.dumps(report.to_json(), ensure_ascii=False), file=out)
+            return report
+        report.sent = True
+        outcomes = plan.send_all()
+        report.outcomes = {name: asdict(outcome) for name, outcome in outcomes.items()}
+        report.findings = plan.findings(outcomes)
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2), file=out)
+    else:
+        _print_findings(report, out)
+    return report
+
+
+def _safe_url(url: str) -> str:
+    """``url`` without userinfo, query or fragment (the report never carries secrets)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _confirm(stdin: TextIO | None, out: TextIO) -> bool:
+    print("Send these requests? Type y to go on [y/N]: ", end="", file=out, flush=True)
+    if stdin is None or stdin.closed:
+        print(file=out)
+        return False
+    try:
+        answer = stdin.readline()
+    except (OSError, ValueError):
+        answer = ""
+    if not answer:
+        print(file=out)
+    return answer.strip().lower() in ("y", "yes")
+
+
+class _Plan:
+    """The fixed set of requests, built from clips generated in ``folder``."""
+
+    def __init__(self, prober: Prober, folder: Path) -> None:
+        self.prober = prober
+        self.model = prober.model
+        self.sizes: dict[str, Durations] = {}
+        self.paths: dict[str, Path] = {}
+        for spec in CLIPS:
+            path = folder / f"clip-{spec.name}.mp4"
+            write_clip(spec, path)
+            self.paths[spec.name] = path
+            self.sizes[spec.name] = measure(path)
+        self.media: dict[str, tuple[str, float, str]] = {}
+        self.requests: list[Request] = []
+        self._build()
+
+    # -- the plan ------------------------------------------------------------------------
+
+    def _add(self, request: Request) -> None:
+        request.model = request.model or self.model
+        self.requests.append(request)
+
+    def _video(self, probe: str, purpose: str, messages: list[Any], **options: Any) -> None:
+        text, video, audio = self.prober.estimate(messages)
+        cap = 8
+        self._add(
+            Request(
+                probe,
+                purpose,
+                lambda: self.prober.invoke(messages, max_tokens=cap, **options),
+                text,
+                video,
+                audio,
+                cap,
+            )
+        )
+
+    def _raw(self, probe: str, purpose: str, body: dict[str, Any], **plan: Any) -> None:
+        texts = [text for message in body["messages"] for text in _texts(message)]
+        stream = plan.pop("stream", False)
+        send = self.prober.stream if stream else self.prober.post
+        self._add(
+            Request(
+                probe,
+                purpose,
+                lambda: send(body),
+                self.prober.text_estimate(" ".join(texts)),
+                output_cap=int(body.get("max_completion_tokens") or body.get("max_tokens") or 0),
+                **plan,
+            )
+        )
+
+    def _build(self) -> None:
+        p = self.prober
+        say_ok = [{"role": "user", "content": "Say OK."}]
+        off = {"type": "disabled"}
+        self._add(
+            Request(
+                "auth.bearer",
+                "GET /models with Authorization: Bearer only",
+                lambda: p.get_models("bearer"),
+            )
+        )
+        self._add(
+            Request(
+                "auth.api_key", "GET /models with api-key only", lambda: p.get_models("api-key")
+            )
+        )
+        omni = {
+            "model": "mimo-v2-omni",
+            "messages": say_ok,
+            "max_completion_tokens": 4,
+            "thinking": off,
+        }
+        self._raw(
+            "models.omni",
+            "does mimo-v2-omni still answer?",
+            omni,
+            expect_refusal=True,
+            model="mimo-v2-omni",
+        )
+        question = "What colour dominates?"
+        for spec in CLIPS:
+            for fps in (1, 2):
+                name = f"tokens.{spec.name}.fps{fps}"
+                self.media[name] = (spec.name, float(fps), "default")
+                messages = p.video_message(self.paths[spec.name], question, fps=fps)
+                self._video(name, f"clip {spec.name} at fps {fps}: reported tokens", messages)
+        self.media["fps.float"] = ("a", 1.5, "default")
+        self._video(
+            "fps.float", "clip a at fps 1.5", p.video_message(self.paths["a"], question, fps=1.5)
+        )
+        self.media["media_resolution.max"] = ("a", 1.0, "max")
+        messages = p.video_message(self.paths["a"], question, fps=1, resolution="max")
+        self._video("media_resolution.max", "clip a at media_resolution max", messages)
+        for variant, reasoning in (
+            ("own", "I will look up the weather."),
+            ("empty", ""),
+            ("missing", None),
+        ):
+            assistant: dict[str, Any] = {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'},
+                    }
+                ],
+            }
+            if reasoning is not None:
+                assistant["reasoning_content"] = reasoning
+            body = {
+                "model": self.model,
+                "messages": [
+                    {"role": "user", "content": "What is the weather in Paris?"},
+                    assistant,
+                    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+                ],
+                "tools": [_WEATHER],
+                "thinking": {"type": "enabled"},
+                "max_completion_tokens": 16,
+            }
+            self._raw(
+                f"reasoning.{variant}",
+                f"thinking-mode history, reasoning {variant}",
+                body,
+                expect_refusal=variant == "missing",
+            )
+        streamed = {
+            "model": self.model,
+            "messages": say_ok,
+            "max_completion_tokens": 8,
+            "thinking": off,
+            "stream_options": {"include_usage": True},
+        }
+        self._raw(
+            "stream.usage", "streamed answer: which chunk carries usage", streamed, stream=True
+        )
+        bad: dict[str, Any] = dict(VideoLoader(fps=1).load(self.paths["a"]))
+        bad["fps"] = 11
+        refused = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": [bad, {"type": "text", "text": question}]}],
+            "max_completion_tokens": 4,
+            "thinking": off,
+        }
+        self._raw(
+            "stream.error",
+            "streamed request with fps 11: how the 400 looks",
+            refused,
+            stream=True,
+            expect_refusal=True,
+        )
+        ok: list[BaseMessage] = [HumanMessage(content="Say OK.")]
+        text = p.estimate(ok)[0]
+        self._add(
+            Request(
+                "max_completion_tokens",
+                "cap sent as max_completion_tokens (ChatMiMo)",
+                lambda: p.invoke(ok, max_tokens=4),
+                text,
+                output_cap=4,
+            )
+        )
+        self._raw(
+            "max_tokens",
+            "cap sent as max_tokens",
+            {"model": self.model, "messages": say_ok, "max_tokens": 4, "thinking": off},
+        )
+        for effort in _EFFORTS:
+            self._add(
+                Request(
+                    f"reasoning_effort.{effort}",
+                    f"reasoning_effort {effort} (ChatMiMo model_kwargs)",
+                    _with_effort(p, ok, effort),
+                    text,
+                    output_cap=8,
+                )
+            )
+        self._raw(
+            "reasoning_effort.none",
+            "reasoning_effort none",
+            {
+                "model": self.model,
+                "messages": say_ok,
+                "max_completion_tokens": 8,
+                "reasoning_effort": "none",
+            },
+            expect_refusal=True,
+        )
+        fitted = VideoLoader(fps=1, fit="always").load(self.paths["c"])
+        self._video(
+            "fit.accepted",
+            "clip c re-encoded by the package's fit",
+            [HumanMessage(content=[dict(fitted), {"type": "text", "text": question}])],
+        )
+
+    def estimate(self) -> dict[str, Any]:
+        """The plan's size and price, before anything is sent."""
+        rows: list[dict[str, Any]] = []
+        for r in self.requests:
+            rows.append(
+                {
+                    "probe": r.probe,
+                    "purpose": r.purpose,
+                    "model": r.model,
+                    "text_tokens": r.text_tokens,
+                    "video_tokens": 0 if r.expect_refusal else r.video_tokens,
+                    "audio_tokens": 0 if r.expect_refusal else r.audio_tokens,
+                    "output_cap": r.output_cap,
+                    "expect_refusal": r.expect_refusal,
+                }
+            )
+        cost = 0.0
+        for row in rows:
+            tokens = row["text_tokens"] + row["video_tokens"] + row["audio_tokens"]
+            try:
+                cost += estimate_cost(row["model"], tokens, row["output_cap"])
+            except UnknownPriceError:
+                cost += estimate_cost(_PRICE_MODEL, tokens, row["output_cap"])
+        video = sum(row["video_tokens"] for row in rows)
+        audio = sum(row["audio_tokens"] for row in rows)
+        text = sum(row["text_tokens"] for row in rows)
+        return {
+            "requests": len(rows),
+            "video_tokens": video,
+            "audio_tokens": audio,
+            "text_tokens": text,
+            "input_tokens": video + audio + text,
+            "output_tokens_at_most": sum(row["output_cap"] for row in rows),
+            "cost_at_most": round(cost, 6),
+            "currency": "CNY",
+            "per_request": rows,
+        }
+
+    def send_all(self) -> dict[str, Outcome]:
+        """Send every request in order; the first auth result picks the header for the rest."""
+        outcomes: dict[str, Outcome] = {}
+        for request in self.requests:
+            outcomes[request.probe] = request.send()
+            if request.probe == "auth.api_key":
+                bearer = outcomes["auth.bearer"]
+                if bearer.status == 401 and outcomes["auth.api_key"].ok:
+                    self.prober.auth = "api-key"
+        return outcomes
+
+    # -- the findings --------------------------------------------------------------------
+
+    def findings(self, outcomes: dict[str, Outcome]) -> list[Finding]:
+        """What each probe shows."""
+        from langchain_mimo_video._doctor_report import findings
+
+        return findings(self, outcomes)
+
+
+def _with_effort(prober: Prober, messages: list[BaseMessage], effort: str) -> Callable[[], Outcome]:
+    """Send ``messages`` through ChatMiMo with ``reasoning_effort`` (thinking left default)."""
+    options = {"model_kwargs": {"reasoning_effort": effort}, "thinking": None}
+    return lambda: prober.invoke(messages, max_tokens=8, **options)
+
+
+def _texts(message: dict[str, Any]) -> list[str]:
+    """The text a raw wire message carries (media parts left out)."""
+    content = message.get("content")
+    texts = (
+        [content]
+        if isinstance(content, str)
+        else [str(part.get("text", "")) for part in content or [] if part.get("type") == "text"]
+    )
+    texts += [str(call["function"]) for call in message.get("tool_calls") or []]
+    return [*texts, str(message.get("reasoning_content") or "")]
+
+
+def _print_estimate(estimate: dict[str, Any], out: TextIO) -> None:
+    print(
+        f"mimo-video doctor will send {estimate['requests']} small requests.\n"
+        f"Estimated input: {estimate['input_tokens']} tokens (video {estimate['video_tokens']} "
+        f"and audio {estimate['audio_tokens']} by the documented formula, text about "
+        f"{estimate['text_tokens']}); output at most {estimate['output_tokens_at_most']} tokens.\n"
+        f"Estimated cost: at most {estimate['cost_at_most']:.4f} {estimate['currency']} "
+        "(requests the API refuses are not billed).",
+        file=out,
+        flush=True,
+    )
+
+
+def _print_findings(report: Report, out: TextIO) -> None:
+    marks = {True: "ok", False: "NO", None: "--"}
+    for finding in report.findings:
+        print(f"[{marks[finding.agrees]}] {finding.probe}: {finding.behaviour}", file=out)
+        if finding.assumption:
+            print(f"     assumed: {finding.assumption}", file=out)
+        print(f"     the API: {finding.observed}", file=out)
+    held = sum(f.agrees is True for f in report.findings)
+    broken = [f.probe for f in report.findings if f.agrees is False]
+    summary = f"{held} assumptions held"
+    summary += f"; {len(broken)} did not: {', '.join(broken)}" if broken else "; none failed"
+    print(summary + ". Attach `mimo-video doctor --json` output to a bug report.", file=out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m langchain_mimo_video.doctor``: the same as ``mimo-video doctor``."""
+    from langchain_mimo_video.cli import main as cli_main
+
+    return cli_main(["doctor", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
