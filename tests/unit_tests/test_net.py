@@ -347,6 +347,36 @@ def test_a_dripping_server_meets_the_probe_deadline(hostile: _Hostile, phase: st
 
 
 @LOCAL
+def test_a_tls_handshake_that_drips_meets_the_deadline() -> None:
+    # A TLS record header, then its body a byte every 0.2 s: each byte restarts a socket
+    # timeout, so only the probe's deadline ends the handshake.
+    listener = socket.create_server(("127.0.0.1", 0))
+    sent: list[int] = []
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection, contextlib.suppress(OSError):
+            connection.recv(4096)  # the ClientHello
+            for byte in b"\x16\x03\x03\x40\x00" + bytes(200):
+                connection.sendall(bytes([byte]))
+                sent.append(byte)
+                time.sleep(0.2)
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/v.mp4"
+    try:
+        error = run_bounded(lambda: probe(url, timeout=1))
+    finally:
+        listener.close()
+    assert isinstance(error, ProbeLimitError), error
+    assert error.limit == "deadline"
+    server.join(15)
+    assert not server.is_alive()  # the client hung up at the deadline, ending the drip
+    assert len(sent) <= 12
+
+
+@LOCAL
 def test_a_206_larger_than_asked_is_read_only_as_far_as_asked(
     hostile: _Hostile, faststart: bytes
 ) -> None:
