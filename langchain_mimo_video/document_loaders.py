@@ -278,11 +278,14 @@ class VideoDescriptionLoader(BaseLoader):
         *,
         glob: str = "**/*",
         suffixes: Sequence[str] | None = VIDEO_SUFFIXES,
+        allow_empty: bool = False,
         **kwargs: Any,
     ) -> VideoDescriptionLoader:
         """Describe the videos in a folder.
 
-        The folder is searched once, now; files are described in sorted path order.
+        The folder is searched once, now; files are described in sorted path order. A
+        folder with no matching video raises, since a loader over nothing is almost always a
+        wrong path, glob or suffix (an index built from it would be silently empty).
 
         Args:
             path: the folder.
@@ -290,13 +293,16 @@ class VideoDescriptionLoader(BaseLoader):
                 everything, in subfolders too; ``"*.mp4"``: MP4 files at the top).
             suffixes: keep only files with one of these suffixes (case-insensitive);
                 default the containers MiMo documents. ``None`` keeps every match.
+            allow_empty: return a loader over no files instead of raising when nothing
+                matches.
             **kwargs: the other arguments of :class:`VideoDescriptionLoader`.
 
         Returns:
-            A loader over the files found (possibly none).
+            A loader over the files found.
 
         Raises:
-            VideoSourceError: if ``path`` is not a folder.
+            VideoSourceError: if ``path`` is not a folder, or holds no file that matches
+                ``glob`` and ``suffixes`` (unless ``allow_empty``); the message says which.
 
         Example:
             .. code-block:: python
@@ -316,6 +322,8 @@ class VideoDescriptionLoader(BaseLoader):
             ),
             key=lambda item: item.as_posix(),
         )
+        if not found and not allow_empty:
+            raise VideoSourceError(_nothing_found(folder, glob, wanted))
         return cls(found, **kwargs)
 
     def __repr__(self) -> str:
@@ -693,6 +701,22 @@ def _source_list(sources: DescriptionSource | Iterable[DescriptionSource]) -> li
                 "source would be the whole video); save the video to a file instead."
             )
     return items
+
+
+def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
+    """Why ``from_directory`` found no video, and what to change."""
+    matched = sum(1 for item in folder.glob(glob) if item.is_file())
+    if matched and suffixes is not None:
+        return (
+            f"No videos in {folder}: {matched} file{'s' if matched > 1 else ''} match "
+            f"glob={glob!r}, but none ends in {', '.join(sorted(suffixes))}. Pass suffixes=None "
+            "to take every match, or allow_empty=True to accept a folder with no videos."
+        )
+    return (
+        f"No videos in {folder}: no file matches glob={glob!r} (globs are case-sensitive; "
+        "'**/*' takes every file, subfolders included). Check the folder and glob, or pass "
+        "allow_empty=True to accept a folder with no videos."
+    )
 
 
 _FATAL_ERRORS: Final = (
