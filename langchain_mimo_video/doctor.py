@@ -42,7 +42,9 @@ __all__ = ["Finding", "Report", "add_arguments", "run", "run_doctor"]
 EXIT_AGREE = 0
 EXIT_DISAGREE = 1
 _PRICE_MODEL = "mimo-v2.5"
-_DURATIONS = ("video_stream", "container", "audio_stream")
+_SAY_OK = [{"role": "user", "content": "Say OK."}]
+_OFF = {"type": "disabled"}
+_QUESTION = "What colour dominates?"
 _EFFORTS = ("low", "medium", "high")
 _WEATHER = {
     "type": "function",
@@ -277,9 +279,21 @@ class _Plan:
         )
 
     def _build(self) -> None:
+        """Every probe: auth and models, video options and tokens, reasoning, streaming, caps."""
+        self._connectivity()
+        self._video_probes()
+        self._reasoning_probes()
+        self._stream_probes()
+        self._cap_probes()
+        fitted = VideoLoader(fps=1, fit="always").load(self.paths["c"])
+        self._video(
+            "fit.accepted",
+            "clip c re-encoded by the package's fit",
+            [HumanMessage(content=[dict(fitted), {"type": "text", "text": _QUESTION}])],
+        )
+
+    def _connectivity(self) -> None:
         p = self.prober
-        say_ok = [{"role": "user", "content": "Say OK."}]
-        off = {"type": "disabled"}
         self._add(
             Request(
                 "auth.bearer",
@@ -294,9 +308,9 @@ class _Plan:
         )
         omni = {
             "model": "mimo-v2-omni",
-            "messages": say_ok,
+            "messages": _SAY_OK,
             "max_completion_tokens": 4,
-            "thinking": off,
+            "thinking": _OFF,
         }
         self._raw(
             "models.omni",
@@ -305,7 +319,9 @@ class _Plan:
             expect_refusal=True,
             model="mimo-v2-omni",
         )
-        question = "What colour dominates?"
+
+    def _video_probes(self) -> None:
+        p, question = self.prober, _QUESTION
         for spec in CLIPS:
             for fps in (1, 2):
                 name = f"tokens.{spec.name}.fps{fps}"
@@ -319,6 +335,8 @@ class _Plan:
         self.media["media_resolution.max"] = ("a", 1.0, "max")
         messages = p.video_message(self.paths["a"], question, fps=1, resolution="max")
         self._video("media_resolution.max", "clip a at media_resolution max", messages)
+
+    def _reasoning_probes(self) -> None:
         for variant, reasoning in (
             ("own", "I will look up the weather."),
             ("empty", ""),
@@ -354,11 +372,13 @@ class _Plan:
                 body,
                 expect_refusal=variant == "missing",
             )
+
+    def _stream_probes(self) -> None:
         streamed = {
             "model": self.model,
-            "messages": say_ok,
+            "messages": _SAY_OK,
             "max_completion_tokens": 8,
-            "thinking": off,
+            "thinking": _OFF,
             "stream_options": {"include_usage": True},
         }
         self._raw(
@@ -368,9 +388,9 @@ class _Plan:
         bad["fps"] = 11
         refused = {
             "model": self.model,
-            "messages": [{"role": "user", "content": [bad, {"type": "text", "text": question}]}],
+            "messages": [{"role": "user", "content": [bad, {"type": "text", "text": _QUESTION}]}],
             "max_completion_tokens": 4,
-            "thinking": off,
+            "thinking": _OFF,
         }
         self._raw(
             "stream.error",
@@ -379,6 +399,9 @@ class _Plan:
             stream=True,
             expect_refusal=True,
         )
+
+    def _cap_probes(self) -> None:
+        p = self.prober
         ok: list[BaseMessage] = [HumanMessage(content="Say OK.")]
         text = p.estimate(ok)[0]
         self._add(
@@ -393,7 +416,7 @@ class _Plan:
         self._raw(
             "max_tokens",
             "cap sent as max_tokens",
-            {"model": self.model, "messages": say_ok, "max_tokens": 4, "thinking": off},
+            {"model": self.model, "messages": _SAY_OK, "max_tokens": 4, "thinking": _OFF},
         )
         for effort in _EFFORTS:
             self._add(
@@ -410,17 +433,11 @@ class _Plan:
             "reasoning_effort none",
             {
                 "model": self.model,
-                "messages": say_ok,
+                "messages": _SAY_OK,
                 "max_completion_tokens": 8,
                 "reasoning_effort": "none",
             },
             expect_refusal=True,
-        )
-        fitted = VideoLoader(fps=1, fit="always").load(self.paths["c"])
-        self._video(
-            "fit.accepted",
-            "clip c re-encoded by the package's fit",
-            [HumanMessage(content=[dict(fitted), {"type": "text", "text": question}])],
         )
 
     def estimate(self) -> dict[str, Any]:
