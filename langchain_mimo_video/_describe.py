@@ -274,6 +274,8 @@ class SegmentDescriber:
     def _row(self, segment: Segment, reply: BaseMessage, parsed: Any) -> dict[str, Any]:
         finish_reason = reply.response_metadata.get("finish_reason")
         row: dict[str, Any] = {"finish_reason": finish_reason}
+        if segment.start is None:
+            row["duration"] = _local_duration(segment.source)
         if self.events:
             if not isinstance(parsed, SegmentEvents):
                 raise EmptyDescriptionError(
@@ -282,7 +284,7 @@ class SegmentDescriber:
                     "events=False for plain descriptions."
                 )
             start = 0.0 if segment.start is None else segment.start
-            end = segment.end if segment.end is not None else segment.duration
+            end = segment.end if segment.start is not None else row["duration"]
             placed = place_events([e.model_dump() for e in parsed.events], start, end)
             lines = [parsed.summary.strip()]
             lines += [
@@ -313,8 +315,6 @@ class SegmentDescriber:
             row["audio_tokens"] = details.get("audio", 0)
         row["fps"] = self.loader.fps
         row["media_resolution"] = self.loader.media_resolution
-        if segment.start is None:
-            row["duration"] = _local_duration(segment.source)
         return row
 
     def _runnable(self) -> Any:

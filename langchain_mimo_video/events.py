@@ -118,7 +118,8 @@ def place_events(
             continue
         if first < start - _SLACK or last > upper + _SLACK:
             changed = True
-        first, last = max(first, start), min(last, upper)
+        first = min(max(first, start), upper)
+        last = max(min(last, upper), start)
         clamped += changed
         kept.append(
             {
