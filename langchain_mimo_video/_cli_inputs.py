@@ -241,14 +241,16 @@ def _progress(err: TextIO, what: str) -> Iterator[None]:
 
     ticker = threading.Thread(target=tick, name="mimo-video-progress", daemon=True)
     ticker.start()
+    outcome = "failed after"
     try:
         yield
+        outcome = "done in"
     finally:
         stop.set()
         ticker.join()
         seconds = time.monotonic() - began
         lead = "\r" if terminal else ""
-        print(f"{lead}mimo-video: {what}: done in {seconds:.1f} s", file=err, flush=True)
+        print(f"{lead}mimo-video: {what}: {outcome} {seconds:.1f} s", file=err, flush=True)
 
 
 def load(item: Input, loader: VideoLoader, args: argparse.Namespace) -> dict[str, Any]:

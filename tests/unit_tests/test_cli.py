@@ -426,3 +426,15 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert "BrokenPipeError" not in err
     assert err == ""
+
+
+def test_a_failed_re_encode_says_so_and_is_reported_with_the_rest(no_key: None) -> None:
+    code, out, err = run(
+        ["estimate", str(VIDEOS / "kitten.mp4"), "missing.mp4", "--start", "5", "--end", "6"]
+    )
+    assert code == cli.EXIT_USAGE  # the first failure decides: a range outside the video
+    assert out == ""
+    assert re.search(r"kitten\.mp4 at MiMo's frame size \(--start/--end\): failed after \d", err)
+    assert "done in" not in err
+    assert "missing.mp4" in err
+    assert err.rstrip().endswith("2 of 2 videos cannot be used; nothing was sent.")
