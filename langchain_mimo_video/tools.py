@@ -252,9 +252,11 @@ class WatchVideoTool(BaseTool):
 
     # -- validation ------------------------------------------------------------
 
-    @field_validator("fps")
+    # "before": pydantic would otherwise turn True into 1.0 and "2" into 2.0 first, where
+    # ChatMiMo and VideoLoader refuse both.
+    @field_validator("fps", mode="before")
     @classmethod
-    def _check_fps(cls, value: float) -> float:
+    def _check_fps(cls, value: Any) -> float:
         return validate_fps(value)
 
     @field_validator("media_resolution")
@@ -449,6 +451,11 @@ class WatchVideoTool(BaseTool):
             raise ToolException(
                 _REFUSED + "this tool does not read local files; pass an http(s) URL."
             )
+        if "\x00" in text:
+            raise ToolException(
+                _REFUSED + "the path holds a NUL character, which no file name can; pass "
+                "the path of a video file."
+            )
         outside = ToolException(
             _REFUSED + f"{text!r} is outside the folders this tool may read. Use a file in "
             "those folders or an http(s) URL."
@@ -460,6 +467,8 @@ class WatchVideoTool(BaseTool):
                 resolved = candidate.resolve(strict=True)
             except FileNotFoundError:
                 continue
+            except ValueError as error:  # a character the file system cannot encode
+                raise ToolException(_REFUSED + f"{text!r} is not a usable file path.") from error
             except (OSError, RuntimeError) as error:  # symlink loop, permission denied
                 if not _loosely_inside(candidate, roots):
                     raise outside from error

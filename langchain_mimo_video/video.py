@@ -15,6 +15,9 @@ import asyncio
 import binascii
 import contextlib
 import functools
+import importlib
+import importlib.util
+import io
 import mimetypes
 import os
 import re
@@ -569,6 +572,19 @@ class VideoLoader:
             ``[media]`` extra). ``"always"`` re-encodes every local video that way.
             ``False`` never re-encodes and raises ``VideoTooLargeError`` instead.
         max_bytes: the largest local file accepted, checked before anything is read.
+        convert: convert local videos in containers MiMo does not document (MKV, WebM,
+            MPEG-TS, 3GP, ...) to MP4 before sending (needs the ``[media]`` extra): the
+            packets are copied when they are H.264/AAC, else the video is re-encoded with
+            fit's encoder settings. ``False`` sends them as they are, with a warning.
+            MP4, MOV, AVI and WMV are never touched unless fit or a clip needs it.
+        show_progress: show a progress bar (tqdm, ``pip install tqdm``) while a video is
+            re-encoded, cut or converted.
+
+    With PyAV installed, every local video (and every ``data:`` URL not made here) is
+    checked before it is returned: a header PyAV can read, a video stream, and a first
+    frame that decodes. A damaged file fails here with ``VideoSourceError`` instead of at
+    MiMo. Without PyAV only the first bytes are checked (they must start like a video
+    container). http(s) URLs are sent unchecked: MiMo fetches them.
 
     Example:
         .. code-block:: python
@@ -594,18 +610,27 @@ class VideoLoader:
         media_resolution: str = DEFAULT_MEDIA_RESOLUTION,
         fit: FitMode = True,
         max_bytes: int | None = None,
+        convert: bool = True,
+        show_progress: bool = False,
     ) -> None:
         if fit not in (True, False, "always"):
             raise VideoValidationError(f"fit must be True, False or 'always', got {_shown(fit)}.")
+        for name, flag in (("convert", convert), ("show_progress", show_progress)):
+            if not isinstance(flag, bool):
+                raise VideoValidationError(f"{name} must be True or False, got {_shown(flag)}.")
+        if show_progress:
+            _tqdm()  # fail now, not half-way through a long video
         self.fps = validate_fps(fps)
         self.media_resolution = validate_media_resolution(media_resolution)
         self.fit: FitMode = fit
         self.max_bytes = max_bytes
+        self.convert = convert
+        self.show_progress = show_progress
 
     def __repr__(self) -> str:
         return (
             f"VideoLoader(fps={self.fps}, media_resolution={self.media_resolution!r}, "
-            f"fit={self.fit!r})"
+            f"fit={self.fit!r}, convert={self.convert!r})"
         )
 
     def load(
@@ -746,14 +771,14 @@ class VideoLoader:
             lowered = source[:8].lower()
             if lowered.startswith(("http://", "https://", "data:")):
                 url = validate_video_url(source)
-                if self.fit == "always" and lowered.startswith("data:"):
-                    return self._fitted(_decode_data_url(url), options)
+                if lowered.startswith("data:"):
+                    return self._from_data_url(url, options)
                 return url
             if re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
                 return validate_video_url(source)  # raises: unsupported scheme
-            return self._from_path(Path(source), options)
+            return self._from_path(_user_path(source), options)
         if isinstance(source, os.PathLike):
-            return self._from_path(Path(source), options)
+            return self._from_path(_user_path(source), options)
         if isinstance(source, (bytes, bytearray, memoryview)):
             return self._from_bytes(source, options)
         if hasattr(source, "read"):
@@ -771,34 +796,72 @@ class VideoLoader:
             with path.open("rb") as stream:
                 head = stream.read(256)
                 mime = self._mime(head, options.mime_type, path.name, str(path))
-                if self._must_fit(size, mime, f"The video file {path}"):
+                must_fit = self._must_fit(size, mime, f"The video file {path}")
+                info = _verified(path)
+                if must_fit:
                     return self._fitted(path, options)
+                if self._converts(info):
+                    return self._converted(path, options)
+                self._warn_undocumented(mime, str(path))
                 stream.seek(0)
                 return encode_data_url(stream, size, mime)
 
     def _from_bytes(self, data: bytes | bytearray | memoryview, options: _PartOptions) -> str:
         view = memoryview(data)
-        mime = self._mime(bytes(view[:256]), options.mime_type, None, "These bytes")
-        if self._must_fit(len(view), mime, "The video bytes"):
+        if not len(view):
+            raise VideoSourceError("The bytes are empty; pass the bytes of a video file.")
+        mime = self._mime(bytes(view[:256]), options.mime_type, None, "The bytes")
+        must_fit = self._must_fit(len(view), mime, "The video bytes")
+        info = _verified(bytes(view) if not isinstance(data, bytes) else data)
+        if must_fit:
             return self._fitted(bytes(view), options)
+        if self._converts(info):
+            return self._converted(bytes(view), options)
+        self._warn_undocumented(mime, "The bytes")
         return encode_bytes_data_url(view, mime)
+
+    def _from_data_url(self, url: str, options: _PartOptions) -> str:
+        """Check (and convert or fit, when asked) a ``data:`` URL given by the caller."""
+        if self.fit == "always":
+            return self._fitted(_decode_data_url(url), options)
+        if url in _encoded_here or not _has_pyav():
+            return url  # made here from a checked source, or nothing to check it with
+        data = _decode_data_url(url)
+        info = _verified(data)
+        if self._converts(info):
+            return self._converted(data, options)
+        return url
 
     def _from_stream(self, stream: IO[bytes], options: _PartOptions) -> str:
         name = getattr(stream, "name", None)
         label = f"The video stream {name}" if isinstance(name, str) else "The video stream"
+        refusal = _text_mode(stream, label)
+        if refusal is not None:
+            raise refusal
         try:
             if not stream.seekable():
-                return self._from_bytes(stream.read(), options)
+                data = stream.read()
+                if isinstance(data, str):
+                    raise _text_mode_refusal(label)
+                return self._from_bytes(data, options)
             start = stream.tell()
             size = stream.seek(0, os.SEEK_END) - start
             stream.seek(start)
             head = stream.read(256)
+            if isinstance(head, str):
+                raise _text_mode_refusal(label)
             stream.seek(start)
             mime = self._mime(
                 head, options.mime_type, name if isinstance(name, str) else None, label
             )
-            if self._must_fit(size, mime, label):
+            must_fit = self._must_fit(size, mime, label)
+            info = _verified(_Window(stream, start, size))
+            stream.seek(start)
+            if must_fit:
                 return self._fitted(stream.read(), options)
+            if self._converts(info):
+                return self._converted(stream.read(), options)
+            self._warn_undocumented(mime, label)
             return encode_data_url(stream, size, mime)
         except OSError as error:
             raise VideoSourceError(f"Cannot read {label.lower()}: {error}.") from None
@@ -830,14 +893,16 @@ class VideoLoader:
         """Re-encode ``local`` (or its ``start``-``end`` range) at MiMo's frame size."""
         from langchain_mimo_video.media import fit_video
 
-        result = fit_video(
-            local,
-            fps=options.fps,
-            media_resolution=options.media_resolution,
-            force=True,
-            start=start,
-            end=end,
-        )
+        with self._progress("re-encoding at MiMo's frame size") as report:
+            result = fit_video(
+                local,
+                fps=options.fps,
+                media_resolution=options.media_resolution,
+                force=True,
+                start=start,
+                end=end,
+                on_progress=report,
+            )
         assert isinstance(result.path, Path)  # forced: always a new file
         return _encode_and_remove(result.path)
 
@@ -852,7 +917,9 @@ class VideoLoader:
                     self._mime(stream.read(256), options.mime_type, local.name, str(local))
         else:
             size = len(local)
-            self._mime(local[:256], options.mime_type, None, "These bytes")
+            if not size:
+                raise VideoSourceError("The bytes are empty; pass the bytes of a video file.")
+            self._mime(local[:256], options.mime_type, None, "The bytes")
         if self.max_bytes is not None and size > self.max_bytes:
             raise VideoTooLargeError(
                 f"The video is {size / _MB:.1f} MB, over this loader's max_bytes of "
@@ -860,13 +927,18 @@ class VideoLoader:
                 size=size,
                 limit=self.max_bytes,
             )
+        info = _verified(local)
         if self.fit:
             return self._fitted(local, options, start, end)
         from langchain_mimo_video.media import clip_video, probe
 
         begin = 0.0 if start is None else start
-        finish = probe(local).duration if end is None else end
-        path = clip_video(local, begin, finish)
+        if end is not None:
+            finish = end
+        else:
+            finish = info.duration if info is not None else probe(local).duration
+        with self._progress("cutting") as report:
+            path = clip_video(local, begin, finish, on_progress=report)
         clipped_size = path.stat().st_size
         if data_url_length(clipped_size, "video/mp4") > MAX_BASE64_BYTES:
             path.unlink(missing_ok=True)
@@ -886,21 +958,86 @@ class VideoLoader:
                 )
             if lowered.startswith("data:"):
                 return _decode_data_url(validate_video_url(source))
-            return Path(source)
+            return _user_path(source)
         if isinstance(source, os.PathLike):
-            return Path(source)
+            return _user_path(source)
         if isinstance(source, (bytes, bytearray, memoryview)):
             return bytes(source)
         if hasattr(source, "read"):
-            return source.read()
+            label = "The video stream"
+            refusal = _text_mode(source, label)
+            if refusal is not None:
+                raise refusal
+            data = source.read()
+            if isinstance(data, str):
+                raise _text_mode_refusal(label)
+            return bytes(data)
         raise VideoSourceError(
             f"Cannot {action} a video from a {type(source).__name__}: pass a path, bytes, a "
             "binary file object or a data: URL."
         )
 
+    def _converts(self, info: Any) -> bool:
+        """Whether to convert a checked video (None: PyAV is not installed) to MP4."""
+        if info is None or not self.convert:
+            return False
+        from langchain_mimo_video.media import needs_conversion
+
+        return bool(needs_conversion(info))
+
+    def _converted(self, local: Path | bytes, options: _PartOptions) -> str:
+        """Remux or re-encode a video in a container MiMo does not document into MP4."""
+        from langchain_mimo_video.media import convert_video
+
+        with self._progress("converting to MP4") as report:
+            path = convert_video(local, on_progress=report)
+        size = path.stat().st_size
+        if data_url_length(size, "video/mp4") > MAX_BASE64_BYTES:
+            path.unlink(missing_ok=True)
+            if self.fit:
+                return self._fitted(local, options)
+            raise _too_large(size, "video/mp4", "Converted to MP4, the video")
+        return _encode_and_remove(path)
+
+    @contextlib.contextmanager
+    def _progress(self, what: str) -> Iterator[Any]:
+        """A ``(done, total)`` callback that drives a tqdm bar when ``show_progress``."""
+        if not self.show_progress:
+            yield None
+            return
+        bar: Any = None
+
+        def report(done: float, total: float) -> None:
+            nonlocal bar
+            if bar is None:
+                bar = _tqdm()(total=round(total, 2), desc=what, unit="s", leave=False)
+            bar.update(round(done, 2) - bar.n)
+
+        try:
+            yield report
+            if bar is not None:
+                bar.update(bar.total - bar.n)  # the last packets can end short of it
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def _warn_undocumented(self, mime: str, label: str) -> None:
+        if mime not in DOCUMENTED_VIDEO_TYPES:
+            hint = (
+                "VideoLoader(convert=True) converts it to MP4."
+                if _has_pyav()
+                else 'install "langchain-mimo-video[media]" to have it converted to MP4.'
+            )
+            warnings.warn(
+                f"{label} is {mime}; MiMo documents only MP4, MOV, AVI and WMV, so it may be "
+                f"rejected. {hint}",
+                stacklevel=5,
+            )
+
     def _mime(self, head: bytes, given: str | None, name: str | None, label: str) -> str:
+        verb = "are" if label.endswith("bytes") else "is"
         if not head:
-            raise VideoSourceError(f"{label} is empty, not a video.")
+            raise VideoSourceError(f"{label} {verb} empty, not a video.")
         if given:
             mime = given.strip().lower()
             if not _VIDEO_MIME.fullmatch(mime):
@@ -913,16 +1050,11 @@ class VideoLoader:
                 by_name = _mime_from_name(name) if name else None
                 hint = f" (its name suggests {by_name})" if by_name else ""
                 raise VideoSourceError(
-                    f"{label} is not a video container MiMo can read{hint}: its content does "
-                    "not start like MP4, MOV, AVI or WMV. Check the file, or convert it to MP4."
+                    f"{label} {verb} not a video container MiMo can read{hint}: its content "
+                    "does not start like MP4, MOV, AVI or WMV. Check the file, or convert it "
+                    "to MP4."
                 )
             mime = sniffed
-        if mime not in DOCUMENTED_VIDEO_TYPES and self.fit != "always":
-            warnings.warn(
-                f"{label} is {mime}; MiMo documents only MP4, MOV, AVI and WMV, so it may be "
-                "rejected. VideoLoader(fit='always') re-encodes to MP4.",
-                stacklevel=5,
-            )
         return mime
 
 
@@ -941,6 +1073,11 @@ def _reading(path: Path) -> Iterator[None]:
     except MiMoError:
         raise  # already ours (VideoTooLargeError is also a ValueError)
     except FileNotFoundError:
+        if _LOOKS_LIKE_URL.match(str(path)):
+            raise VideoSourceError(
+                f"Video file not found: {path}. If it is a web address, write it with its "
+                f"scheme: 'https://{path.as_posix()}'."
+            ) from None
         raise VideoSourceError(
             f"Video file not found: {path}. Check the path (relative paths are resolved "
             f"from {Path.cwd()})."
@@ -966,3 +1103,82 @@ def _encode_and_remove(video: Path) -> str:
             return encode_data_url(stream, video.stat().st_size, "video/mp4")
     finally:
         video.unlink(missing_ok=True)
+
+
+# A host name with a dot, then a path: "example.com/v.mp4", "www.site.org/a/b.mov".
+_LOOKS_LIKE_URL: Final = re.compile(
+    r"^(?:www\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?::\d+)?/\S", re.IGNORECASE
+)
+
+
+def _user_path(source: str | os.PathLike[str]) -> Path:
+    """A path as a person types it: ``~`` is the home folder."""
+    path = Path(source)
+    return path.expanduser() if str(path).startswith("~") else path
+
+
+@functools.cache
+def _has_pyav() -> bool:
+    return importlib.util.find_spec("av") is not None
+
+
+def _verified(source: Any) -> Any:
+    """``check_decodable(source)``'s VideoInfo, or None when PyAV is not installed."""
+    if not _has_pyav():
+        return None
+    from langchain_mimo_video.media import check_decodable
+
+    return check_decodable(source)
+
+
+def _tqdm() -> Any:
+    try:
+        return importlib.import_module("tqdm.auto").tqdm
+    except ImportError:
+        raise VideoValidationError(
+            "show_progress=True needs the tqdm package: pip install tqdm"
+        ) from None
+
+
+def _text_mode_refusal(label: str) -> VideoSourceError:
+    return VideoSourceError(
+        f"{label} is open in text mode; open it in binary mode (open(path, 'rb')) or pass its path."
+    )
+
+
+def _text_mode(stream: object, label: str) -> VideoSourceError | None:
+    return _text_mode_refusal(label) if isinstance(stream, io.TextIOBase) else None
+
+
+class _Window(io.RawIOBase):
+    """The ``size`` bytes of ``stream`` from ``start`` on, as a file of their own.
+
+    Lets PyAV check a file object that is positioned after its start without reading
+    it into memory (PyAV's seeks are absolute).
+    """
+
+    def __init__(self, stream: IO[bytes], start: int, size: int) -> None:
+        super().__init__()
+        self._stream, self._start, self._size = stream, start, size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._size - self.tell()
+        return self._stream.read(left if size < 0 else min(size, max(left, 0)))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self.tell(), os.SEEK_END: self._size}[whence]
+        return self._stream.seek(self._start + base + offset) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start

@@ -22,13 +22,20 @@ control and AAC audio padded to the video's length, in an MP4 with its index fir
 
 from langchain_mimo_video.media._common import VideoSource, data_url_size
 from langchain_mimo_video.media._net import check_public_url
-from langchain_mimo_video.media.probing import VideoInfo, probe, probe_audio_duration
+from langchain_mimo_video.media.probing import (
+    VideoInfo,
+    check_decodable,
+    probe,
+    probe_audio_duration,
+)
 from langchain_mimo_video.media.segments import plan_segments
 from langchain_mimo_video.media.transcode import (
     FitResult,
     VideoSegment,
     clip_video,
+    convert_video,
     fit_video,
+    needs_conversion,
     split_video,
 )
 
@@ -37,10 +44,13 @@ __all__ = [
     "VideoInfo",
     "VideoSegment",
     "VideoSource",
+    "check_decodable",
     "check_public_url",
     "clip_video",
+    "convert_video",
     "data_url_size",
     "fit_video",
+    "needs_conversion",
     "plan_segments",
     "probe",
     "probe_audio_duration",

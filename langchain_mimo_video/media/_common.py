@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import io
 import math
 import os
 from fractions import Fraction
@@ -29,7 +30,16 @@ MIME_BY_CONTAINER: Final = {
     "wmv": "video/x-ms-wmv",
     "mkv": "video/x-matroska",
     "webm": "video/webm",
+    "3gp": "video/3gpp",
+    "3g2": "video/3gpp2",
+    "mpegts": "video/mp2t",
 }
+
+#: The containers MiMo documents; anything else is converted to MP4 before sending.
+DOCUMENTED_CONTAINERS: Final = frozenset({"mp4", "mov", "avi", "wmv"})
+
+#: Rates are kept as fractions with denominators up to this (NTSC's 1001 fits exactly).
+MAX_RATE_DENOMINATOR: Final = 1001
 
 
 def import_av() -> Any:
@@ -100,7 +110,23 @@ def rotation_of(frame: Any) -> int:
 
 
 def rate_of(stream: Any) -> Fraction | None:
+    """The stream's frame rate as an exact fraction, never through a float.
+
+    A variable-frame-rate stream's average can be a fraction with large terms; it is
+    brought to the nearest one with a denominator of at most 1001, which keeps NTSC
+    rates (30000/1001) exact and stays within what PyAV can hand to FFmpeg.
+    """
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate:
-            return Fraction(rate)
+        if rate and rate > 0:
+            return Fraction(rate).limit_denominator(MAX_RATE_DENOMINATOR)
+    return None
+
+
+def text_mode_error(source: object, label: str) -> VideoSourceError | None:
+    """An error for a file object opened in text mode, or None for a binary one."""
+    if isinstance(source, io.TextIOBase):
+        return VideoSourceError(
+            f"{label} is open in text mode; open it in binary mode (open(path, 'rb')) or "
+            "pass its path."
+        )
     return None

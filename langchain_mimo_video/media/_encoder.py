@@ -12,7 +12,7 @@ import io
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -22,6 +22,7 @@ from langchain_mimo_video.errors import (
     MediaError,
 )
 from langchain_mimo_video.media._common import (
+    MAX_RATE_DENOMINATOR,
     MICROS,
     open_container,
     rate_of,
@@ -63,12 +64,20 @@ def output_rate(source_rate: Fraction | None, fps: float | None) -> Fraction:
     a kept frame, a sampler that needs as many frames as it takes always finds them, and
     the file still plays as ordinary video. Never above the source's rate: no invented
     frames. Without ``fps`` (a plain clip) the source's rate is kept, up to 60.
+
+    The result is always a fraction with a denominator of at most 1001, whatever it was
+    given (``Fraction(29.97...)`` of a float has a 2**52 denominator, which overflows
+    PyAV): NTSC rates stay exact, and variable rates get a close, small one.
     """
+    if source_rate is not None and source_rate > 0:
+        source_rate = Fraction(source_rate).limit_denominator(MAX_RATE_DENOMINATOR)
+    else:
+        source_rate = None
     if fps is None:
         wanted = source_rate or Fraction(30)
         return min(wanted, _MAX_OUTPUT_RATE)
     wanted = max(Fraction(fps).limit_denominator(1000) * 4, Fraction(8))
-    if source_rate is not None and source_rate > 0:
+    if source_rate is not None:
         wanted = min(wanted, source_rate)
     return min(wanted, _MAX_OUTPUT_RATE)
 
@@ -206,13 +215,12 @@ class _VideoSink:
         self.stream.codec_context.thread_type = "FRAME"
         self.stream.options = {"crf": str(plan.crf), "preset": X264_PRESET}
 
+        # The grid's slots are computed when needed, not listed: memory stays constant
+        # however long the range is.
         count = max(1, math.ceil(Fraction(plan.duration_us, MICROS) * plan.rate))
-        self._pts = [round(Fraction(k) / plan.rate * MICROS) for k in range(count)]
-        while len(self._pts) > 1 and self._pts[-1] >= plan.duration_us:
-            self._pts.pop()
-        ends = [*self._pts[1:], plan.duration_us]
-        # x264 does not pass frame durations on; the muxer needs them for the last frame.
-        self._durations = {pts: end - pts for pts, end in zip(self._pts, ends, strict=True)}
+        while count > 1 and self._slot(count - 1) >= plan.duration_us:
+            count -= 1
+        self._count = count
         self._next = 0
         self._frame: Any = None
         self._frame_time = 0.0
@@ -220,7 +228,19 @@ class _VideoSink:
 
     @property
     def done(self) -> bool:
-        return self._next >= len(self._pts)
+        return self._next >= self._count
+
+    def _slot(self, index: int) -> int:
+        """Presentation time of grid slot ``index``, microseconds."""
+        return round(Fraction(index * MICROS) / self._plan.rate)
+
+    def _duration_at(self, pts: int) -> int | None:
+        """How long the slot starting at ``pts`` lasts (None: not a slot start)."""
+        index = round(Fraction(pts) * self._plan.rate / MICROS)
+        if not 0 <= index < self._count or self._slot(index) != pts:
+            return None
+        end = self._plan.duration_us if index == self._count - 1 else self._slot(index + 1)
+        return end - pts
 
     def add(self, frame: Any, at: float) -> None:
         """Take the next decoded frame, shown from ``at`` seconds of the output on."""
@@ -235,10 +255,10 @@ class _VideoSink:
         self._mux(self.stream.encode(None))
 
     def _emit_until(self, until: float) -> None:
-        while not self.done and self._pts[self._next] / MICROS < until:
+        while not self.done and self._slot(self._next) / MICROS < until:
             if self._picture is None:
                 self._picture = self._upright(self._frame)
-            self._picture.pts = self._pts[self._next]
+            self._picture.pts = self._slot(self._next)
             self._picture.time_base = Fraction(1, MICROS)
             self._mux(self.stream.encode(self._picture))
             self._next += 1
@@ -257,8 +277,10 @@ class _VideoSink:
 
     def _mux(self, packets: list[Any]) -> None:
         for packet in packets:
-            if packet.pts in self._durations:
-                packet.duration = self._durations[packet.pts]
+            # x264 does not pass frame durations on; the muxer needs them for the last frame.
+            duration = self._duration_at(packet.pts) if packet.pts is not None else None
+            if duration is not None:
+                packet.duration = duration
             self._output.mux(packet)
 
 
@@ -271,7 +293,13 @@ def open_local(av: Any, source: Path | bytes) -> Any:
 _READ_PAST_END: Final = 5.0
 
 
-def transcode_into(av: Any, source: Path | bytes, plan: EncodePlan, output: Path) -> None:
+def transcode_into(
+    av: Any,
+    source: Path | bytes,
+    plan: EncodePlan,
+    output: Path,
+    on_progress: Callable[[float], None] | None = None,
+) -> None:
     """Re-encode ``plan.duration_us`` microseconds from ``plan.start`` into ``output``.
 
     The output has exactly ``plan.duration_us`` of video and, when the source has sound,
@@ -297,7 +325,7 @@ def transcode_into(av: Any, source: Path | bytes, plan: EncodePlan, output: Path
                 if audio_in is not None:
                     total = plan.duration_us * AUDIO_RATE // MICROS
                     audio = _AudioSink(av, out, total, origin=round(origin * AUDIO_RATE))
-                _pump(av, container, video_in, audio_in, video, audio, origin, plan)
+                _pump(av, container, video_in, audio_in, video, audio, origin, plan, on_progress)
                 video.finish()
                 if audio is not None:
                     audio.finish()
@@ -379,6 +407,7 @@ def _pump(
     audio: _AudioSink | None,
     origin: float,
     plan: EncodePlan,
+    on_progress: Callable[[float], None] | None = None,
 ) -> None:
     """Demux and decode until both sinks are full (or the source runs out)."""
     horizon = plan.duration_us / MICROS + _READ_PAST_END
@@ -393,6 +422,8 @@ def _pump(
                     time = frame.time
                     last_video_time = time - origin if time is not None else last_video_time + step
                     video.add(frame, last_video_time)
+                if on_progress is not None and frames:
+                    on_progress(min(max(last_video_time, 0.0), plan.duration_us / MICROS))
             elif audio is not None:
                 for frame in frames:
                     audio.add(frame)

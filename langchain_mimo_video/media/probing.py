@@ -7,7 +7,8 @@ import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from fractions import Fraction
+from typing import IO, Any, Final
 
 from langchain_mimo_video.errors import (
     MediaError,
@@ -23,6 +24,7 @@ from langchain_mimo_video.media._common import (
     open_container,
     rate_of,
     rotation_of,
+    text_mode_error,
     video_stream,
 )
 from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader, check_public_url
@@ -51,6 +53,8 @@ class VideoInfo:
         mime_type: MIME type guessed from the container, or None.
         rotation: Counter-clockwise rotation the player applies (0, 90, 180 or 270).
         duration_source: ``"stream"``, ``"container"`` or ``"packets"``.
+        exact_frame_rate: ``frame_rate`` as an exact fraction (``30000/1001`` for NTSC),
+            or None when unknown. Use it, not ``Fraction(frame_rate)``, for arithmetic.
     """
 
     duration: float
@@ -66,6 +70,7 @@ class VideoInfo:
     mime_type: str | None = None
     rotation: int = 0
     duration_source: str = "stream"
+    exact_frame_rate: Fraction | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -77,6 +82,8 @@ def _container_name(container: Any, video_codec: str, audio_codec: str | None) -
     name = str(container.format.name)
     if name.startswith("mov,"):
         brand = str(container.metadata.get("major_brand", "")).strip()
+        if brand.startswith(("3gp", "3g2")):
+            return brand[:3]
         return "mov" if brand == "qt" else "mp4"
     if name == "asf":
         return "wmv"
@@ -84,6 +91,55 @@ def _container_name(container: Any, video_codec: str, audio_codec: str | None) -
         webm_audio = audio_codec in (None, "opus", "vorbis")
         return "webm" if video_codec in ("vp8", "vp9", "av1") and webm_audio else "mkv"
     return name.split(",")[0]
+
+
+# A header duration implying fewer bytes than this per second of video is not believed
+# until the packets confirm it: even a still picture costs more, in index entries alone.
+_MIN_BYTES_PER_SECOND: Final = 64
+
+
+def _checked_duration(av: Any, container: Any, video: Any, size: int | None) -> tuple[float, str]:
+    """:func:`_duration`, checked against the packets when the header looks absurd.
+
+    A file's header can claim any duration (a one-second file claiming thousands of
+    years); everything downstream (segment plans, re-encode grids, padding) scales with
+    it. When the claim is more than the file's size could hold, the last packets are read
+    (a seek to the end, then demuxing only) and their timestamps win.
+    """
+    claimed, where = _duration(av, container, video)
+    if where == "packets" or size is None or claimed * _MIN_BYTES_PER_SECOND <= max(size, 1):
+        return claimed, where
+    measured = _packet_span(av, container, video, claimed)
+    if measured is not None and measured < claimed:
+        return measured, "packets"
+    return claimed, where
+
+
+def _packet_span(av: Any, container: Any, video: Any, claimed: float) -> float | None:
+    """Seconds from the video stream's first timestamp to the end of its last packet."""
+    if video.time_base is None:
+        return None
+    base = video.time_base
+    first = video.start_time
+    last: float | None = None
+    try:
+        # The index (when there is one) takes the seek to the last keyframe; without
+        # one FFmpeg reads from the start. Either way only packets are read, no frames.
+        with contextlib.suppress(av.FFmpegError):
+            container.seek(int(claimed * MICROS), backward=True, any_frame=False)
+        for packet in container.demux(video):
+            if packet.pts is None:
+                continue
+            if first is None:
+                first = packet.pts
+            end = float((packet.pts + (packet.duration or 0) - first) * base)
+            last = end if last is None else max(last, end)
+    except av.FFmpegError:
+        return None
+    finally:
+        with contextlib.suppress(av.FFmpegError):
+            container.seek(0)
+    return last
 
 
 def _duration(av: Any, container: Any, video: Any) -> tuple[float, str]:
@@ -116,32 +172,56 @@ def _duration(av: Any, container: Any, video: Any) -> tuple[float, str]:
     return last - first, "packets"
 
 
-def _first_frame_rotation(av: Any, container: Any, video: Any) -> int:
-    """Rotation from the first decoded frame (PyAV shows the display matrix only there)."""
+# Packets read, at most, looking for the first frame (a decoder with B-frames and frame
+# threads holds a few back).
+_FIRST_FRAME_PACKETS: Final = 64
+
+
+def _first_frame_rotation(av: Any, container: Any, video: Any) -> int | None:
+    """Rotation from the first decoded frame (PyAV shows the display matrix only there).
+
+    None when no frame decodes from the first packets.
+    """
     try:
         for packets, packet in enumerate(container.demux(video)):
-            for frame in packet.decode():
-                return rotation_of(frame)
-            if packets > 50:
+            with contextlib.suppress(av.InvalidDataError):
+                for frame in packet.decode():
+                    return rotation_of(frame)
+            if packets >= _FIRST_FRAME_PACKETS:
                 break
+        for frame in video.codec_context.decode(None):  # frames a decoder held back
+            return rotation_of(frame)
     except av.FFmpegError:
         pass
-    return 0
+    return None
 
 
 def _probe_open(
-    av: Any, container: Any, *, size: int | None, counter: Any, label: str
+    av: Any,
+    container: Any,
+    *,
+    size: int | None,
+    counter: Any,
+    label: str,
+    require_frame: bool = False,
 ) -> VideoInfo:
     video = video_stream(container, label)
     audio = next(iter(container.streams.audio), None)
-    video_codec = str(video.codec_context.name)
+    # The codec's name, not the decoder's ("av1", not "libdav1d").
+    video_codec = str(getattr(video.codec, "canonical_name", None) or video.codec_context.name)
     audio_codec = (
         str(getattr(audio.codec, "canonical_name", None) or audio.codec_context.name)
         if audio is not None
         else None
     )
-    duration, duration_source = _duration(av, container, video)
-    rotation = _first_frame_rotation(av, container, video)
+    duration, duration_source = _checked_duration(av, container, video, size)
+    first_rotation = _first_frame_rotation(av, container, video)
+    if first_rotation is None and require_frame:
+        raise VideoSourceError(
+            f"{label} has a video stream, but its first frame does not decode: the file is "
+            "damaged or cut short, or its codec is not one FFmpeg can decode."
+        )
+    rotation = first_rotation or 0
     width, height = int(video.codec_context.width), int(video.codec_context.height)
     if rotation in (90, 270):
         width, height = height, width
@@ -161,6 +241,7 @@ def _probe_open(
         mime_type=MIME_BY_CONTAINER.get(short),
         rotation=rotation,
         duration_source=duration_source,
+        exact_frame_rate=rate,
     )
 
 
@@ -209,6 +290,40 @@ def probe(
     av = import_av()
     with _opened(av, source, timeout, allow_private_network) as (container, counter, size, label):
         return _probe_open(av, container, size=size, counter=counter, label=label)
+
+
+def check_decodable(source: VideoSource) -> VideoInfo:
+    """:func:`probe` a local video and make sure its first video frame decodes.
+
+    This is what :class:`~langchain_mimo_video.VideoLoader` checks before it sends a
+    local video: a header PyAV can read, a video stream, and a first frame that decodes.
+    It reads the header and the first frames' packets only (a few milliseconds, however
+    large the file).
+
+    Args:
+        source: A path, bytes or a binary file object.
+
+    Returns:
+        The :class:`VideoInfo` of :func:`probe`.
+
+    Raises:
+        VideoSourceError: If the data is not a video, has no video stream, or its first
+            frame does not decode.
+        MediaError: If PyAV is not installed.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_mimo_video.media import check_decodable
+
+            info = check_decodable("upload.mp4")
+
+    """
+    av = import_av()
+    with _opened(av, source, 30.0, True) as (container, counter, size, label):
+        return _probe_open(
+            av, container, size=size, counter=counter, label=label, require_frame=True
+        )
 
 
 def probe_audio_duration(
@@ -276,6 +391,9 @@ def _opened(
             with open_container(av, counter, str(path)) as container:
                 yield container, counter, path.stat().st_size, str(path)
     elif hasattr(source, "read"):
+        refusal = text_mode_error(source, "The file object")
+        if refusal is not None:
+            raise refusal
         file: IO[bytes] = source
         counter = CountingReader(file)
         start: int | None = None

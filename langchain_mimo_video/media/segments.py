@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import Final
 
 from langchain_mimo_video.errors import (
     VideoValidationError,
 )
+
+#: The most segments one plan may hold. Each segment is a request to MiMo (and a
+#: re-encode here); beyond this the lengths are almost certainly a mistake, and a plan
+#: of billions of tuples would exhaust memory before anything was sent.
+MAX_SEGMENTS: Final = 10_000
 
 # --------------------------------------------------------------------------------------
 # Segment planning
@@ -33,7 +39,8 @@ def plan_segments(
         ``(start, end)`` pairs in order.
 
     Raises:
-        VideoValidationError: If an argument is out of range.
+        VideoValidationError: If an argument is out of range, or the plan would hold more
+            than :data:`MAX_SEGMENTS` segments.
 
     Example:
         .. code-block:: python
@@ -51,6 +58,15 @@ def plan_segments(
             f"({segment_seconds}), got {overlap_seconds!r}."
         )
     step = segment_seconds - overlap_seconds
+    # Counted before any tuple is built. Within the cap a step is never lost in the
+    # rounding of ``start`` (as 1e-9 next to 60 would be, stalling the loop below).
+    count = 1 if duration <= segment_seconds else 1 + math.ceil((duration - segment_seconds) / step)
+    if count > MAX_SEGMENTS:
+        raise VideoValidationError(
+            f"{duration:g} s in segments of {segment_seconds:g} s overlapping by "
+            f"{overlap_seconds:g} s (a step of {step:.3g} s) makes {count:,} segments, over "
+            f"the limit of {MAX_SEGMENTS:,}. Use longer segments or a smaller overlap."
+        )
     segments: list[tuple[float, float]] = []
     start = 0.0
     while True:

@@ -11,8 +11,8 @@ import contextlib
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from langchain_mimo_video.limits import (
     MAX_BASE64_BYTES,
 )
 from langchain_mimo_video.media._common import (
+    DOCUMENTED_CONTAINERS,
     MICROS,
     VideoSource,
     data_url_size,
@@ -43,7 +44,8 @@ from langchain_mimo_video.media._encoder import (
     output_rate,
     transcode_into,
 )
-from langchain_mimo_video.media.probing import VideoInfo, probe
+from langchain_mimo_video.media._remux import REMUX_AUDIO, REMUX_VIDEO, remux_into
+from langchain_mimo_video.media.probing import VideoInfo, check_decodable, probe
 from langchain_mimo_video.media.segments import plan_segments
 from langchain_mimo_video.tokens import VideoTokenEstimate, explain_video_tokens
 
@@ -172,9 +174,22 @@ def _size_of(source: Path | bytes) -> int:
     return len(source) if isinstance(source, bytes) else source.stat().st_size
 
 
-def _encode(av: Any, source: Path | bytes, plan: EncodePlan, output: Path, created: bool) -> None:
+#: Called with (seconds done, seconds in all) while a re-encode runs.
+ProgressCallback = Callable[[float, float], None]
+
+
+def _encode(
+    av: Any,
+    source: Path | bytes,
+    plan: EncodePlan,
+    output: Path,
+    created: bool,
+    on_progress: ProgressCallback | None = None,
+) -> None:
+    total = plan.duration_us / MICROS
+    report = None if on_progress is None else (lambda done: on_progress(done, total))
     try:
-        transcode_into(av, source, plan, output)
+        transcode_into(av, source, plan, output, report)
     except BaseException:
         if created or output.exists():
             with contextlib.suppress(OSError):
@@ -209,6 +224,7 @@ def _fit(
     end: float | None,
     crf: int | None,
     output: str | os.PathLike[str] | None,
+    on_progress: ProgressCallback | None = None,
 ) -> FitResult:
     begin, finish = _resolve_range(info.duration, start, end)
     clipped = begin > 0 or finish < info.duration
@@ -244,11 +260,11 @@ def _fit(
         duration_us=_duration_us(seconds, info.width, info.height, fps, media_resolution, mute),
         width=before.frame_width,
         height=before.frame_height,
-        rate=output_rate(Fraction(info.frame_rate) if info.frame_rate else None, fps),
+        rate=output_rate(info.exact_frame_rate, fps),
         crf=DEFAULT_CRF if crf is None else crf,
     )
     path, created = _new_output(output, "mimo-fit-")
-    _encode(av, local, plan, path, created)
+    _encode(av, local, plan, path, created, on_progress)
     fitted_bytes = path.stat().st_size
     if data_url_size(fitted_bytes) > max_base64_bytes and crf is None:
         # One more try with a higher CRF: +6 roughly halves the bitrate.
@@ -256,7 +272,7 @@ def _fit(
         retry_crf = min(MAX_AUTO_CRF, plan.crf + math.ceil(6 * math.log2(excess)) + 1)
         if retry_crf > plan.crf:
             plan = replace(plan, crf=retry_crf)
-            _encode(av, local, plan, path, created)
+            _encode(av, local, plan, path, created, on_progress)
             fitted_bytes = path.stat().st_size
     if data_url_size(fitted_bytes) > max_base64_bytes:
         path.unlink(missing_ok=True)
@@ -305,6 +321,7 @@ def fit_video(
     end: float | None = None,
     crf: int | None = None,
     output: str | os.PathLike[str] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> FitResult:
     """Shrink a local video to fit MiMo's base64 limit without changing what MiMo sees.
 
@@ -328,6 +345,7 @@ def fit_video(
         crf: x264 CRF (lower is better and larger); default 27.
         output: Where to write the MP4; default a new temporary file (the caller deletes
             it).
+        on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
 
     Returns:
         A :class:`FitResult`; ``result.path`` is what to send.
@@ -362,6 +380,7 @@ def fit_video(
         end=end,
         crf=crf,
         output=output,
+        on_progress=on_progress,
     )
 
 
@@ -374,6 +393,7 @@ def clip_video(
     fps: float | None = None,
     media_resolution: str | None = None,
     crf: int | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> Path:
     """Cut ``[start, end)`` out of a local video, exact to the frame, with its sound.
 
@@ -391,6 +411,7 @@ def clip_video(
         fps: Scale for this sampling rate (see :func:`fit_video`).
         media_resolution: Scale for this tier (see :func:`fit_video`).
         crf: x264 CRF; default 27.
+        on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
 
     Returns:
         The path of the clip.
@@ -413,7 +434,7 @@ def clip_video(
     info = probe(local)
     begin, finish = _resolve_range(info.duration, start, end)
     seconds = finish - begin
-    source_rate = Fraction(info.frame_rate) if info.frame_rate else None
+    source_rate = info.exact_frame_rate
     if fps is None and media_resolution is None:
         width, height = _even(info.width), _even(info.height)
         rate = output_rate(source_rate, None)
@@ -439,7 +460,7 @@ def clip_video(
         crf=DEFAULT_CRF if crf is None else crf,
     )
     path, created = _new_output(output, "mimo-clip-")
-    _encode(av, local, plan, path, created)
+    _encode(av, local, plan, path, created, on_progress)
     return path
 
 
@@ -511,3 +532,72 @@ def split_video(
         )
         segments.append(VideoSegment(start=begin, end=finish, path=target))
     return segments
+
+
+def needs_conversion(info: VideoInfo) -> bool:
+    """Whether MiMo does not document ``info``'s container (MP4, MOV, AVI, WMV)."""
+    return info.container not in DOCUMENTED_CONTAINERS
+
+
+def convert_video(
+    source: VideoSource,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> Path:
+    """Put a local video into an MP4, the container MiMo documents best.
+
+    When the video is H.264 and its sound (if any) AAC, the packets are copied as they
+    are (a remux: fast, no quality lost, timestamps shifted to start at 0). Otherwise it
+    is re-encoded as :func:`clip_video` does for the whole video: frame size (made even)
+    and frame rate kept, turned upright, H.264/AAC with the encoder settings
+    :func:`fit_video` uses. If a remux fails or gives a file whose first frame does not
+    decode, the video is re-encoded instead.
+
+    Args:
+        source: A video file path or its bytes.
+        output: Where to write the MP4; default a new temporary file (the caller deletes
+            it).
+        on_progress: Called with ``(seconds done, seconds in all)`` as it runs.
+
+    Returns:
+        The path of the MP4.
+
+    Raises:
+        VideoSourceError: If the source is missing, a URL, or not a decodable video.
+        MediaError: If PyAV is missing or re-encoding fails.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_mimo_video.media import convert_video
+
+            mp4 = convert_video("screen.mkv")
+
+    """
+    av = import_av()
+    local = _local_source(source, "convert_video")
+    info = check_decodable(local)
+    path, created = _new_output(output, "mimo-convert-")
+    copyable = info.video_codec in REMUX_VIDEO and (
+        not info.has_audio or info.audio_codec in REMUX_AUDIO
+    )
+    if copyable:
+        report = None if on_progress is None else (lambda done: on_progress(done, info.duration))
+        try:
+            remux_into(av, local, path, on_progress=report)
+            check_decodable(path)
+        except (av.FFmpegError, VideoSourceError, MediaError):
+            pass  # re-encoded below
+        else:
+            return path
+    plan = EncodePlan(
+        start=0.0,
+        duration_us=max(1, round(info.duration * MICROS)),
+        width=_even(info.width),
+        height=_even(info.height),
+        rate=output_rate(info.exact_frame_rate, None),
+        crf=DEFAULT_CRF,
+    )
+    _encode(av, local, plan, path, created, on_progress)
+    return path

@@ -5,6 +5,7 @@ import itertools
 import math
 import random
 import socket
+import struct
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
@@ -29,6 +30,7 @@ from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.media import (
     FitResult,
     VideoInfo,
+    _encoder,
     _net,
     check_public_url,
     clip_video,
@@ -42,6 +44,7 @@ from langchain_mimo_video.media import (
 from langchain_mimo_video.media import probing as probe_module
 from langchain_mimo_video.media import transcode as transcode_module
 from langchain_mimo_video.tokens import estimate_video_tokens, explain_video_tokens, frame_size
+from tests.corpus import CORPUS, build
 from tests.videos import make_video, video_bytes
 
 LOCAL = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -617,9 +620,9 @@ def test_fit_too_large(
     crfs: list[int] = []
     transcode = transcode_module.transcode_into
 
-    def spy(av_module: Any, source: Any, plan: Any, output: Path) -> None:
+    def spy(av_module: Any, source: Any, plan: Any, output: Path, *rest: Any) -> None:
         crfs.append(plan.crf)
-        transcode(av_module, source, plan, output)
+        transcode(av_module, source, plan, output, *rest)
 
     monkeypatch.setattr(transcode_module, "transcode_into", spy)
     target = tmp_path / "never.mp4"
@@ -836,3 +839,93 @@ def test_duration_fallbacks() -> None:
     seconds, source = probe_module._duration(av, container, no_duration)
     assert seconds == pytest.approx(1.9)  # from 0.1 s to 2.0 s
     assert source == "packets"
+
+
+# ----------------------------------------------------------------------------- real-world shapes
+
+
+@pytest.fixture(scope="module")
+def shaped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Corpus files the defect tests below need (the full corpus is in test_corpus)."""
+    root = tmp_path_factory.mktemp("shaped")
+    wanted = {"ntsc-30", "ntsc-24", "vfr", "h264-mkv"}
+    return {spec.name: build(spec, root) for spec in CORPUS if spec.name in wanted}
+
+
+@pytest.mark.parametrize("name", ["ntsc-30", "ntsc-24", "vfr"])
+def test_clip_and_split_at_ntsc_and_variable_rates(
+    shaped: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    # A float frame rate turned into a Fraction used to overflow PyAV's int conversion.
+    path = shaped[name]
+    clip = clip_video(path, 0.0, 0.5, output=tmp_path / "clip.mp4")
+    assert probe(clip).duration == pytest.approx(0.5, abs=1e-3)
+    scaled = clip_video(path, 0.1, 0.45, fps=10, output=tmp_path / "scaled.mp4")
+    assert probe(scaled).duration == pytest.approx(0.35, abs=1e-3)
+    segments = split_video(path, 0.3, 0.1, output_dir=tmp_path / "parts", fps=8)
+    assert len(segments) >= 2
+    assert segments[-1].end == probe(path).duration
+    assert all(probe(s.path).duration == pytest.approx(s.duration, abs=1e-3) for s in segments)
+    fitted = fit_video(path, fps=6, start=0.0, end=0.5, output=tmp_path / "fit.mp4")
+    assert fitted.tokens_after == fitted.tokens_before
+
+
+def test_probe_keeps_the_exact_frame_rate(shaped: dict[str, Path]) -> None:
+    info = probe(shaped["ntsc-30"])
+    assert info.exact_frame_rate == Fraction(30000, 1001)
+    assert info.frame_rate == pytest.approx(29.97, abs=1e-3)
+    assert probe(shaped["ntsc-24"]).exact_frame_rate == Fraction(24000, 1001)
+
+
+@pytest.mark.parametrize(
+    ("source", "fps"),
+    [
+        (Fraction(30000, 1001), 10),
+        (Fraction(29.97002997002997), 10),  # a float's Fraction: a 2**52 denominator
+        (Fraction(123456789, 4119999), 2),
+        (None, 2),
+    ],
+)
+def test_output_rate_is_a_small_fraction(source: Fraction | None, fps: float) -> None:
+    rate = _encoder.output_rate(source, fps)
+    assert rate.denominator <= 1001
+    assert 0 < rate <= 60
+    if source is not None:
+        assert rate <= source + Fraction(1, 1000)
+
+
+def _claim_duration_mkv(data: bytes, seconds: float) -> bytes:
+    """Rewrite a Matroska file's Duration element (ID 0x4489, an 8-byte float)."""
+    at = data.find(b"\x44\x89\x88")
+    assert at > 0
+    # TimestampScale is FFmpeg's default of 1 ms, so Duration is in milliseconds.
+    return data[: at + 3] + struct.pack(">d", seconds * 1000) + data[at + 11 :]
+
+
+def test_absurd_header_duration_is_checked_against_the_streams(
+    shaped: dict[str, Path], tmp_path: Path
+) -> None:
+    honest = probe(shaped["h264-mkv"])
+    claimed = _claim_duration_mkv(shaped["h264-mkv"].read_bytes(), 1e11)  # 3,000 years
+    with av.open(io.BytesIO(claimed)) as container:  # the header really says so
+        assert container.duration / 1e6 > 1e10
+    info = probe(claimed)
+    assert info.duration == pytest.approx(honest.duration, abs=0.05)
+    assert info.duration_source == "packets"
+    segments = split_video(claimed, 0.25, output_dir=tmp_path)  # used to exhaust memory
+    assert len(segments) == 2
+
+
+def test_plan_segments_refuses_absurd_counts() -> None:
+    # An overlap inside the documented range, a step of a nanosecond: 6e10 segments.
+    with pytest.raises(VideoValidationError, match="segments"):
+        plan_segments(60, 10, 10 - 1e-9)
+    with pytest.raises(VideoValidationError, match="segments"):
+        plan_segments(1e12, 1)
+    assert len(plan_segments(60, 10, 9)) == 51
+
+
+@pytest.mark.parametrize("make", [lambda p: p.open("r"), lambda p: io.StringIO("not bytes")])
+def test_probe_refuses_text_mode_file_objects(vids: dict[str, Path], make: Any) -> None:
+    with make(vids["small"]) as file, pytest.raises(VideoSourceError, match="binary mode"):
+        probe(file)

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from langchain_mimo_video import ChatMiMo, MissingAPIKeyError, VideoLoader
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
+from tests.corpus import CORPUS, build
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
@@ -629,3 +630,41 @@ def test_token_guard_probes_of_agent_urls_stay_public(
         server.shutdown()
     assert bool(hits) is probed
     assert len(fake.seen) == 1  # the request itself still went out
+
+
+# -- arguments as people and agents write them -------------------------------------------
+
+
+@pytest.mark.parametrize("fps", [True, "2", None])
+def test_tool_fps_is_not_coerced(fps: object) -> None:
+    # ChatMiMo and VideoLoader refuse these; pydantic used to turn them into 1.0 and 2.0.
+    with pytest.raises(ValidationError, match="fps must be a number"):
+        WatchVideoTool(llm=ChatMiMo(api_key=KEY), fps=fps)
+
+
+@pytest.mark.parametrize("video", ["kitten\x00.mp4", "/etc/passwd\x00.mp4"])
+async def test_odd_characters_in_a_path_are_refused_to_the_agent(
+    fake: FakeMiMo, video: str
+) -> None:
+    tool = make_tool(fake)
+    for mode in ("sync", "async"):
+        result = await call(tool, mode, {"video": video, "question": "What is it?"})
+        assert result.status == "error"
+        assert result.content.startswith("Cannot watch this video: ")
+    assert fake.seen == []
+
+
+@pytest.mark.parametrize("name", ["ntsc-30", "vfr"])
+async def test_tool_clips_ntsc_and_variable_rate_videos(
+    fake: FakeMiMo, tmp_path: Path, name: str
+) -> None:
+    spec = next(spec for spec in CORPUS if spec.name == name)
+    build(spec, tmp_path)
+    tool = make_tool(fake, allowed_dirs=[tmp_path], fps=10)
+    args = {"video": spec.filename, "question": "What is it?", "start": 0.1, "end": 0.5}
+    result = await call(tool, "sync", args)
+    assert result.status != "error", result.content
+    assert result.content == ANSWER
+    (part,) = [p for p in sent_parts(fake) if p["type"] == "video_url"]
+    clip = base64.b64decode(part["video_url"]["url"].split(",", 1)[1])
+    assert probe(clip).duration == pytest.approx(0.4, abs=1e-3)

@@ -7,8 +7,12 @@ import io
 import itertools
 import math
 import tracemalloc
+from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
+import av
+import numpy as np
 import pytest
 from langchain_core.messages.content import create_video_block
 
@@ -20,6 +24,7 @@ from langchain_mimo_video import (
     VideoValidationError,
     make_video_part,
 )
+from langchain_mimo_video import video as video_module
 from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tokens import estimate_video_tokens, frame_size
@@ -34,6 +39,7 @@ from langchain_mimo_video.video import (
     validate_video_url,
     video_part_from_block,
 )
+from tests.corpus import CORPUS, build
 from tests.videos import make_video, video_bytes
 
 DEFAULTS = VideoDefaults()
@@ -379,11 +385,13 @@ def test_non_video_bytes() -> None:
         VideoLoader().load(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
 
 
-def test_other_video_containers_warn(tmp_path: Path) -> None:
+def test_other_video_containers_warn_without_conversion(tmp_path: Path) -> None:
     path = make_video(tmp_path / "clip.webm", container="webm", duration=0.3)
     with pytest.warns(UserWarning, match="documents only MP4, MOV, AVI and WMV"):
-        part = VideoLoader().load(path)
-    assert part["video_url"]["url"].startswith("data:video/webm;base64,")
+        part = VideoLoader(convert=False).load(path)
+    assert part["video_url"]["url"] == "data:video/webm;base64," + base64.b64encode(
+        path.read_bytes()
+    ).decode("ascii")
 
 
 def test_oversize_file_is_refused_before_reading(tmp_path: Path) -> None:
@@ -559,3 +567,183 @@ def test_encoded_here_remembers_by_content_and_forgets_the_oldest() -> None:
     assert first not in seen  # the oldest was forgotten
     assert second in seen
     assert third in seen
+
+
+# -- real-world sources and hostile files ----------------------------------------------
+
+
+def _mp4_cut_short(tmp_path: Path) -> bytes:
+    """An MP4 with its index at the end (as written to memory), cut before the index."""
+    data = video_bytes(duration=1.0, audio=True)
+    assert data.find(b"moov") > data.find(b"mdat")
+    return data[: data.find(b"moov") - 4]
+
+
+def _audio_only_mp4() -> bytes:
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
+        frame.sample_rate, frame.pts = 16000, 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    return buffer.getvalue()
+
+
+HOSTILE = {
+    "ftyp-then-garbage": (
+        lambda tmp: b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 40,
+        "not a video PyAV can read",
+    ),
+    "moov-at-end-cut-short": (_mp4_cut_short, "not a video PyAV can read"),
+    "audio-only-mp4": (lambda tmp: _audio_only_mp4(), "no video stream"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("kind", ["path", "bytes", "file", "data-url"])
+def test_load_refuses_data_that_does_not_decode(tmp_path: Path, case: str, kind: str) -> None:
+    make, needle = HOSTILE[case]
+    data = make(tmp_path)
+    assert sniff_video_mime(data[:64]) == "video/mp4"  # the first bytes look fine
+    path = tmp_path / "video.mp4"
+    path.write_bytes(data)
+    source: Any = {
+        "path": path,
+        "bytes": data,
+        "file": io.BytesIO(data),
+        "data-url": "data:video/mp4;base64," + base64.b64encode(data).decode(),
+    }[kind]
+    with pytest.raises(VideoSourceError, match=needle):
+        VideoLoader().load(source)
+
+
+def test_load_refuses_a_file_whose_frames_do_not_decode(tmp_path: Path) -> None:
+    # A valid AVI header followed by zeroed frames: it opens, but nothing decodes.
+    data = bytearray(make_video(tmp_path / "v.avi", container="avi", duration=1).read_bytes())
+    start = data.find(b"movi") + 4
+    data[start:] = bytes(len(data) - start)
+    with pytest.raises(VideoSourceError, match="first frame does not decode"):
+        VideoLoader().load(bytes(data))
+
+
+def test_load_checks_a_file_object_in_place() -> None:
+    data = video_bytes(duration=0.3)
+    stream = io.BytesIO(b"JUNK" + data)
+    stream.seek(4)
+    url = VideoLoader().load(stream)["video_url"]["url"]
+    assert url == "data:video/mp4;base64," + base64.b64encode(data).decode()
+    stream = io.BytesIO(b"JUNK" + b"\x00\x00\x00\x18ftypmp42" + bytes(500))
+    stream.seek(4)
+    with pytest.raises(VideoSourceError):
+        VideoLoader().load(stream)
+
+
+@pytest.mark.parametrize("opener", ["text-file", "string-io"])
+@pytest.mark.parametrize("cut", [False, True])
+def test_text_mode_file_objects_are_refused(tmp_path: Path, opener: str, cut: bool) -> None:
+    path = make_video(tmp_path / "v.mp4", duration=0.3)
+    stream: Any = path.open("r") if opener == "text-file" else io.StringIO("not bytes")
+    with stream, pytest.raises(VideoSourceError, match="binary mode"):
+        VideoLoader().load(stream, start=0.0 if cut else None, end=0.2 if cut else None)
+
+
+def test_empty_bytes_read_as_english() -> None:
+    with pytest.raises(VideoSourceError, match=r"^The bytes are empty"):
+        VideoLoader().load(b"")
+    with pytest.raises(VideoSourceError, match=r"^The bytes are not a video container"):
+        VideoLoader().load(b"plain text, not a video")
+
+
+def test_a_web_address_without_its_scheme_gets_a_hint() -> None:
+    with pytest.raises(VideoSourceError, match=r"'https://example\.com/v\.mp4'"):
+        VideoLoader().load("example.com/v.mp4")
+    with pytest.raises(VideoSourceError) as caught:
+        VideoLoader().load("clips/v.mp4")
+    assert "https://" not in str(caught.value)
+
+
+def test_home_folder_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    data = video_bytes(duration=0.3)
+    (tmp_path / "clip.mp4").write_bytes(data)
+    url = VideoLoader().load("~/clip.mp4")["video_url"]["url"]
+    assert url == "data:video/mp4;base64," + base64.b64encode(data).decode()
+    assert VideoLoader().load(Path("~/clip.mp4"), start=0, end=0.2)["video_url"]["url"]
+
+
+@pytest.mark.parametrize("fit", [True, False])
+def test_ntsc_clip_through_the_loader(tmp_path: Path, fit: bool) -> None:
+    spec = next(spec for spec in CORPUS if spec.name == "ntsc-30")
+    path = build(spec, tmp_path)
+    part = VideoLoader(fps=10, fit=fit).load(path, start=0.0, end=0.5)
+    data = base64.b64decode(part["video_url"]["url"].split(",", 1)[1])
+    assert probe(data).duration == pytest.approx(0.5, abs=1e-3)
+    segments = VideoLoader(fps=8).split(path, 0.3)
+    assert segments[-1].end == probe(path).duration
+
+
+@pytest.mark.parametrize(
+    ("name", "copied"), [("h264-mkv", True), ("camera-ts", True), ("vp9-webm", False)]
+)
+def test_undocumented_containers_are_converted(tmp_path: Path, name: str, copied: bool) -> None:
+    spec = next(spec for spec in CORPUS if spec.name == name)
+    path = build(spec, tmp_path)
+    original = probe(path)
+    part = VideoLoader().load(path)
+    url = part["video_url"]["url"]
+    assert url.startswith("data:video/mp4;base64,")
+    converted = probe(base64.b64decode(url.split(",", 1)[1]))
+    assert converted.container == "mp4"
+    assert converted.video_codec == "h264"
+    assert (converted.width, converted.height) == (original.width, original.height)
+    assert converted.duration == pytest.approx(original.duration, abs=0.05)
+    with av.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as container:
+        # a remux keeps the packets (and their time base); a re-encode writes microseconds
+        video = container.streams.video[0]
+        assert (video.time_base == Fraction(1, 1_000_000)) is not copied
+
+
+def test_documented_containers_are_sent_as_they_are(tmp_path: Path) -> None:
+    for container in ("mp4", "mov", "avi", "wmv"):
+        path = make_video(tmp_path / f"v.{container}", container=container, duration=0.3)
+        url = VideoLoader().load(path)["video_url"]["url"]
+        assert url.endswith(base64.b64encode(path.read_bytes()).decode())
+
+
+def test_show_progress_reports_a_re_encode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bars: list[Any] = []
+
+    class Bar:
+        def __init__(self, *, total: float, desc: str, **_: Any) -> None:
+            self.total, self.desc, self.n, self.updates, self.closed = total, desc, 0.0, 0, False
+            bars.append(self)
+
+        def update(self, step: float) -> None:
+            self.n += step
+            self.updates += 1
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(video_module, "_tqdm", lambda: Bar)
+    path = make_video(tmp_path / "v.mp4", duration=1.0, fps=10)
+    VideoLoader(fit="always", show_progress=True).load(path)
+    (bar,) = bars
+    assert "re-encoding" in bar.desc
+    assert bar.total == pytest.approx(1.0)
+    assert bar.n == pytest.approx(1.0, abs=0.15)
+    assert bar.updates >= 5  # one per decoded packet, not one at the end
+    assert bar.closed
+    VideoLoader(fit="always").load(path)
+    assert len(bars) == 1  # no bar unless asked
+
+
+def test_show_progress_is_validated() -> None:
+    with pytest.raises(VideoValidationError, match="True or False"):
+        VideoLoader(show_progress="yes")  # type: ignore[arg-type]
+    with pytest.raises(VideoValidationError, match="True or False"):
+        VideoLoader(convert=None)  # type: ignore[arg-type]
