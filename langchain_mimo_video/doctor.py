@@ -479,14 +479,28 @@ class _Plan:
         }
 
     def send_all(self) -> dict[str, Outcome]:
-        """Send every request in order; the first auth result picks the header for the rest."""
+        """Send every request in order; the auth probes pick the header for the rest.
+
+        When ``GET /models`` fails with both headers (no answer, or the key refused), the
+        other requests are not sent: each would only fail the same way, slowly.
+        """
         outcomes: dict[str, Outcome] = {}
+        stopped = ""
         for request in self.requests:
+            if stopped:
+                outcomes[request.probe] = Outcome(None, stopped)
+                continue
             outcomes[request.probe] = request.send()
             if request.probe == "auth.api_key":
-                bearer = outcomes["auth.bearer"]
-                if bearer.status == 401 and outcomes["auth.api_key"].ok:
+                bearer, api_key = outcomes["auth.bearer"], outcomes["auth.api_key"]
+                if bearer.status == 401 and api_key.ok:
                     self.prober.auth = "api-key"
+                if not (bearer.ok or api_key.ok):
+                    stopped = (
+                        "not sent: GET /models failed with both auth headers "
+                        f"(Bearer: {bearer.status or bearer.param}; "
+                        f"api-key: {api_key.status or api_key.param})"
+                    )
         return outcomes
 
     # -- the findings --------------------------------------------------------------------

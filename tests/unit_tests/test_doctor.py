@@ -269,3 +269,25 @@ def test_no_key_is_exit_3_and_sends_nothing(
     assert code == 3
     assert "MIMO_API_KEY" in err
     assert quiet_server.requests == []
+
+
+def test_an_unreachable_api_stops_after_the_auth_probes() -> None:
+    with MiMoContractServer(KEY, behaviour=Behaviour()) as server:
+        base_url = server.base_url
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(
+        ["doctor", "--yes"], stdout=out, stderr=err, api_key=KEY, base_url=base_url
+    )  # the server is stopped: nothing listens on its port any more
+    assert code == 1
+    text = out.getvalue()
+    assert "[NO] auth.bearer: no answer" in text
+    assert "[NO] tokens.estimate" in text and "not sent: GET /models failed" in text
+    assert KEY not in text + err.getvalue()
+
+
+def test_a_wrong_key_stops_after_the_auth_probes(quiet_server: MiMoContractServer) -> None:
+    quiet_server.reset()
+    code, out, _ = run_doctor(quiet_server, "--yes", api_key="sk-wrong")
+    assert code == 1
+    assert [r.path for r in quiet_server.requests] == ["/v1/models", "/v1/models"]
+    assert "[NO] auth.api_key: refused" in out and "401" in out
