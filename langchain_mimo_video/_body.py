@@ -470,17 +470,41 @@ def _stored_segments(url: str, store: MediaStore | None) -> list[_Segment]:
 # ---------------------------------------------------------------------------
 
 
-def _options(headers: Mapping[str, str]) -> Any:
+# The openai SDK returns its raw response object (``.http_response``) for requests that
+# carry this header; its ``with_raw_response`` wrappers set the same one.
+_RAW_RESPONSE_HEADER: Final = "X-Stainless-Raw-Response"
+
+
+def _options(body_headers: Mapping[str, str], headers: Mapping[str, Any] | None, raw: bool) -> Any:
     # What chat.completions.create passes for its own requests, plus our headers.
-    return {"headers": dict(headers), "security": {"bearer_auth": True}}
+    merged: dict[str, Any] = {**(headers or {}), **body_headers}
+    if raw:
+        merged[_RAW_RESPONSE_HEADER] = "true"
+    return {"headers": merged, "security": {"bearer_auth": True}}
 
 
-def send_chat_completion(client: openai.OpenAI, body: StreamedBody, *, stream: bool) -> Any:
+def send_chat_completion(
+    client: openai.OpenAI,
+    body: StreamedBody,
+    *,
+    stream: bool,
+    headers: Mapping[str, Any] | None = None,
+    raw: bool = False,
+) -> Any:
     """POST ``body`` to ``/chat/completions`` with the SDK's raw-content support.
 
-    Returns what ``client.chat.completions.create`` returns: a ``ChatCompletion``, or a
-    ``Stream`` of ``ChatCompletionChunk`` when ``stream`` is True. Retries, timeouts and
-    errors are the SDK's own; before each retry the SDK seeks the body back to its start.
+    Args:
+        client: the SDK client (its base URL, auth, timeout and retries apply).
+        body: the streamed body; it is sent from its start.
+        stream: ask for a streamed answer (the body must say ``"stream": true`` too).
+        headers: extra request headers, as ``extra_headers`` (``openai.Omit()`` drops one).
+        raw: return the SDK's raw response (``.http_response``), as ``with_raw_response``.
+
+    Returns:
+        What ``client.chat.completions.create`` returns: a ``ChatCompletion``, or a
+        ``Stream`` of ``ChatCompletionChunk`` when ``stream`` is True (or the raw response).
+        Retries, timeouts and errors are the SDK's own; before each retry the SDK seeks the
+        body back to its start.
     """
     import openai
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
@@ -490,14 +514,19 @@ def send_chat_completion(client: openai.OpenAI, body: StreamedBody, *, stream: b
         "/chat/completions",
         cast_to=ChatCompletion,
         content=cast(Any, body),
-        options=_options(body.headers),
+        options=_options(body.headers, headers, raw),
         stream=stream,
         stream_cls=openai.Stream[ChatCompletionChunk],
     )
 
 
 async def asend_chat_completion(
-    client: openai.AsyncOpenAI, body: StreamedBody, *, stream: bool
+    client: openai.AsyncOpenAI,
+    body: StreamedBody,
+    *,
+    stream: bool,
+    headers: Mapping[str, Any] | None = None,
+    raw: bool = False,
 ) -> Any:
     """Async :func:`send_chat_completion`; the body is read in worker threads."""
     import openai
@@ -509,7 +538,7 @@ async def asend_chat_completion(
         "/chat/completions",
         cast_to=ChatCompletion,
         content=cast(Any, content),
-        options=_options(content.headers),
+        options=_options(content.headers, headers, raw),
         stream=stream,
         stream_cls=openai.AsyncStream[ChatCompletionChunk],
     )

@@ -456,3 +456,22 @@ def test_streamed_body_is_a_seekable_file_for_the_sdk() -> None:
     async_body = body.for_async()
     assert not hasattr(async_body, "__iter__")  # httpx2 must take it as an async stream
     assert async_body.headers == {"Content-Type": "application/json", "Content-Length": "0"}
+
+
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_extra_headers_and_raw_response(
+    recorder: _Recorder, store: MediaStore, stored: str
+) -> None:
+    """What ChatMiMo needs: dropping the Bearer header, and the raw HTTP response."""
+    client = openai.OpenAI(
+        api_key="k", base_url=base_url(recorder), default_headers={"api-key": "k"}
+    )
+    with build_body(request(video_part(REFERENCE_PREFIX + stored)), store) as streamed:
+        raw = send_chat_completion(
+            client, streamed, stream=False, headers={"Authorization": openai.Omit()}, raw=True
+        )
+    assert json.loads(raw.http_response.content)["choices"][0]["message"]["content"] == "Seen."
+    headers = recorder.headers[-1]
+    assert "authorization" not in headers
+    assert headers["api-key"] == "k"
+    assert headers["content-length"] == str(len(recorder.bodies[-1]))
