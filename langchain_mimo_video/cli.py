@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -43,7 +44,6 @@ from langchain_mimo_video._cli_inputs import (
     check_all,
     error_message,
     exit_code,
-    is_url,
     load,
     make_loader,
 )
@@ -256,8 +256,14 @@ def main(
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         args = build_parser().parse_args(argv)
     session = Session(out=out, err=err, chat_params=dict(chat_params))
+
+    def show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+        session.say(f"warning: {message}")  # one line, not Python's file:line form
+
     try:
-        code = COMMANDS[args.command].run(args, session)
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            code = COMMANDS[args.command].run(args, session)
         out.flush()
         return code
     except Stop as stop:
@@ -307,26 +313,26 @@ def _describe(args: argparse.Namespace, session: Session) -> int:
     loader = make_loader(args)
     inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
     groups = [inputs] if args.together else [[item] for item in inputs]
-    # Every request is built (and so validated) before the first one is sent.
-    requests: list[tuple[list[Input], list[BaseMessage]]] = []
+    # Every request is built (and so validated) before the first one is sent. Messages
+    # whose parts are read again at send time (large plain files) are not kept meanwhile.
+    requests: list[tuple[list[Input], list[BaseMessage] | None]] = []
     for group in groups:
         messages = _messages(group, loader, args)
         body = llm._build_request(messages, stream=args.stream)
         if args.dry_run:
             _print_dry_run(llm, messages, body, group, args, session)
-        requests.append((group, messages))
+        kept = all(item.part is not None for item in group)
+        requests.append((group, messages if kept else None))
+        del messages, body
     if args.dry_run:
         return 0
-    for group, messages in requests:
+    for group, prepared in requests:
         label = ", ".join(item.video for item in group)
         if len(groups) > 1 and not args.json:
             print(f"== {label}", file=session.out, flush=True)
-        if any(item.part is None for item in group):
-            messages = _messages(group, loader, args)
+        messages = prepared if prepared is not None else _messages(group, loader, args)
         reply = _ask(llm, messages, args, session.out)
-        for item in group:
-            if item.part is not None and not is_url(item.source) and item.reencoded is None:
-                item.part = None
+        del messages
         print_reply(
             reply,
             label,

@@ -20,7 +20,7 @@ import openai
 import pytest
 from langchain_core.exceptions import OutputParserException
 
-from langchain_mimo_video import _cli_inputs, cli
+from langchain_mimo_video import _cli_inputs, _request, cli
 from langchain_mimo_video.errors import (
     EmptyDescriptionError,
     MiMoError,
@@ -438,3 +438,27 @@ def test_a_failed_re_encode_says_so_and_is_reported_with_the_rest(no_key: None) 
     assert "done in" not in err
     assert "missing.mp4" in err
     assert err.rstrip().endswith("2 of 2 videos cannot be used; nothing was sent.")
+
+
+def test_large_plain_files_are_read_again_at_send_time_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    videos = [str(VIDEOS / "clip.mov"), str(VIDEOS / "kitten.mp4")]
+    kept = FakeMiMo().reply_json(completion(content="ok"))
+    assert run(["describe", *videos], **fake_params(kept))[0] == 0
+    monkeypatch.setattr(_cli_inputs, "_KEEP_PARTS_UNDER", 0)  # every local part counts as large
+    reread = FakeMiMo().reply_json(completion(content="ok"))
+    assert run(["describe", *videos], **fake_params(reread))[0] == 0
+    assert [seen.body for seen in reread.seen] == [seen.body for seen in kept.seen]
+    assert len(reread.seen) == 2
+
+
+def test_warnings_are_one_line_cli_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_request, "_warned", set())  # the retirement warning is once per process
+    code, out, err = run(
+        ["describe", str(VIDEOS / "clip.mov"), "--model", "mimo-v2-omni", "--dry-run"]
+    )
+    assert code == 0
+    assert err.startswith("mimo-video: warning: mimo-v2-omni was retired on ")
+    assert err.count("\n") == 1
+    assert '"model": "mimo-v2-omni"' in out
