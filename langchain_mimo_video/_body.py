@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from langchain_mimo_video.errors import VideoSourceError
-from langchain_mimo_video.store import REFERENCE_PREFIX, reference_id
+from langchain_mimo_video.store import REFERENCE_PREFIX, no_store_error, reference_id
 
 if TYPE_CHECKING:
     import openai
@@ -454,11 +454,7 @@ async def abuild_body(body: Mapping[str, Any], store: MediaStore | None = None) 
 def _stored_segments(url: str, store: MediaStore | None) -> list[_Segment]:
     media_id = reference_id(url)
     if store is None:
-        raise VideoSourceError(
-            f"The request refers to the stored video {url} but no MediaStore was given; "
-            "create the chat model with ChatMiMo(media_store=store), the store the video "
-            "was loaded into."
-        )
+        raise no_store_error(media_id)
     size = store.size(media_id)  # raises VideoSourceError when it is not in the store
     mime_type = store.info(media_id).mime_type
     prefix = dumps(f"data:{mime_type};base64,")[1:-1]

@@ -39,7 +39,9 @@ __all__ = [
     "default_store_root",
     "is_reference",
     "make_reference_part",
+    "no_store_error",
     "reference_id",
+    "resolve_reference",
     "validate_media_id",
 ]
 
@@ -156,6 +158,69 @@ def make_reference_part(
         "mime_type": mime_type,
         "extras": extras,
     }
+
+
+def resolve_reference(
+    block: Mapping[str, Any], store: MediaStore | None, defaults: Any = None
+) -> dict[str, Any]:
+    """MiMo's ``video_url`` part for a reference block, checked against ``store``.
+
+    The part's URL stays the ``mimo-media:`` reference: the video's base64 is produced
+    from the store only while the request is sent (see ``_body.build_body``), so the
+    converted request stays small too.
+
+    Args:
+        block: a standard video block with a ``mimo-media:`` ``file_id``.
+        store: the store the video was put in (None: no store configured).
+        defaults: ``VideoDefaults`` (fps / media_resolution) for a block that sets neither.
+
+    Returns:
+        ``{"type": "video_url", "video_url": {"url": "mimo-media:<id>"}, "fps": ...,
+        "media_resolution": ...}``.
+
+    Raises:
+        VideoSourceError: an invalid id, no store, or a video not in the store.
+        VideoValidationError: an fps or media_resolution outside the documented values.
+    """
+    from langchain_mimo_video.video import (
+        VideoDefaults,
+        validate_fps,
+        validate_media_resolution,
+    )
+
+    media_id = reference_id(block)
+    if store is None:
+        raise no_store_error(media_id)
+    if media_id not in store:
+        raise store._missing(media_id)
+    defaults = defaults or VideoDefaults()
+    extras = block.get("extras") if isinstance(block.get("extras"), Mapping) else {}
+    assert isinstance(extras, Mapping)
+
+    def option(name: str, default: Any) -> Any:
+        for where in (block, extras):
+            if where.get(name) is not None:
+                return where[name]
+        return default
+
+    return {
+        "type": "video_url",
+        "video_url": {"url": REFERENCE_PREFIX + media_id},
+        "fps": validate_fps(option("fps", defaults.fps)),
+        "media_resolution": validate_media_resolution(
+            option("media_resolution", defaults.media_resolution)
+        ),
+    }
+
+
+def no_store_error(media_id: str) -> VideoSourceError:
+    """The error for a reference met where no :class:`MediaStore` is configured."""
+    return VideoSourceError(
+        f"The message refers to the stored video {REFERENCE_PREFIX}{media_id}, but no "
+        "MediaStore was given to resolve it: create the chat model with "
+        "ChatMiMo(media_store=store), with the store the video was loaded into "
+        "(VideoLoader(store=store))."
+    )
 
 
 # ---------------------------------------------------------------------------

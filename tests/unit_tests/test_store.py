@@ -29,6 +29,7 @@ from langchain_mimo_video.store import (
     is_reference,
     make_reference_part,
     reference_id,
+    resolve_reference,
     validate_media_id,
 )
 from tests.videos import make_video, video_bytes
@@ -548,6 +549,37 @@ def test_is_reference_and_reference_id_on_other_blocks() -> None:
         reference_id({"type": "video", "file_id": "file-abc"})
     with pytest.raises(VideoSourceError, match="64 lowercase hex"):
         reference_id("mimo-media:/etc/passwd")
+
+
+def test_resolve_reference_gives_the_wire_part_and_keeps_it_small(store: MediaStore) -> None:
+    from langchain_mimo_video.video import VideoDefaults
+
+    media_id = store.put(b"stored video bytes")
+    block = make_reference_part(media_id, mime_type="video/mp4", fps=1.0)
+    wire = resolve_reference(block, store, VideoDefaults(fps=3, media_resolution="max"))
+    assert wire == {
+        "type": "video_url",
+        "video_url": {"url": f"mimo-media:{media_id}"},
+        "fps": 1.0,  # the block's own, from extras
+        "media_resolution": "max",  # the default, since the block sets none
+    }
+    top_level = {**block, "fps": 0.5, "extras": {}}
+    assert resolve_reference(top_level, store)["fps"] == 0.5
+
+
+def test_resolve_reference_refuses_before_anything_is_sent(
+    store: MediaStore, tmp_path: Path
+) -> None:
+    media_id = store.put(b"stored")
+    block = make_reference_part(media_id, mime_type="video/mp4")
+    with pytest.raises(VideoSourceError, match=r"no MediaStore was given.*media_store="):
+        resolve_reference(block, None)
+    with pytest.raises(VideoSourceError, match="not in the MediaStore"):
+        resolve_reference(block, MediaStore(tmp_path / "other"))
+    with pytest.raises(VideoSourceError, match="64 lowercase hex"):
+        resolve_reference({**block, "file_id": "mimo-media:../" + media_id[3:]}, store)
+    with pytest.raises(VideoValidationError, match="fps"):
+        resolve_reference({**block, "extras": {"fps": 11}}, store)
 
 
 def test_module_exports_only_what_it_defines() -> None:
