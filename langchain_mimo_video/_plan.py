@@ -10,20 +10,25 @@ does not decode the video again.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
+
+import openai
 
 from langchain_mimo_video._describe import Segment, _is_url
+from langchain_mimo_video.budget import BudgetExceededError
 from langchain_mimo_video.description_cache import (
     DescriptionCache,
     description_key,
     file_sha256,
 )
-from langchain_mimo_video.errors import VideoValidationError
+from langchain_mimo_video.errors import MissingAPIKeyError, VideoValidationError
 
-__all__ = ["SegmentBy", "SegmentPlanner"]
+__all__ = ["SegmentBy", "SegmentPlanner", "is_fatal", "source_list"]
 
 SegmentBy = Literal["fixed", "scenes"]
+Source = str | os.PathLike[str]
 _SCENE_THRESHOLD: Final = 27.0
 
 
@@ -128,3 +133,43 @@ class SegmentPlanner:
         if self.cache is not None:
             self.cache.update(key, {"cuts": cuts})
         return cuts
+
+
+def source_list(sources: Source | Iterable[Source]) -> list[Any]:
+    """The loader's sources as a list, each checked to be a URL or a path."""
+    if isinstance(sources, (str, os.PathLike)):
+        items: list[Any] = [sources]
+    elif isinstance(sources, (bytes, bytearray, memoryview)):
+        raise TypeError(
+            "VideoDescriptionLoader takes URLs and file paths; for video bytes, write them to "
+            "a file or use VideoLoader and ChatMiMo directly."
+        )
+    else:
+        items = list(sources)
+    for item in items:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(
+                f"Each source must be an http(s) URL or a file path, got {type(item).__name__}."
+            )
+        if isinstance(item, str) and item[:5].lower() == "data:":
+            raise VideoValidationError(
+                "VideoDescriptionLoader takes URLs and file paths, not data: URLs (a document's "
+                "source would be the whole video); save the video to a file instead."
+            )
+    return items
+
+
+_FATAL_ERRORS: Final = (
+    MissingAPIKeyError,
+    BudgetExceededError,
+    openai.AuthenticationError,
+    openai.PermissionDeniedError,
+    openai.NotFoundError,
+)
+
+
+def is_fatal(error: BaseException) -> bool:
+    """Whether ``error`` would fail every other video too (so skipping would hide it)."""
+    if isinstance(error, _FATAL_ERRORS):
+        return True
+    return isinstance(error, openai.APIStatusError) and error.status_code == 402

@@ -10,19 +10,27 @@ estimate would take the run past ``max_cost`` or ``max_input_tokens``, raising
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_mimo_video.errors import MiMoError
 from langchain_mimo_video.tokens import DEFAULT_PRICES, ModelPrice, estimate_cost
+
+if TYPE_CHECKING:
+    from langchain_mimo_video._describe import Segment, SegmentDescriber
+    from langchain_mimo_video._plan import SegmentPlanner
 
 __all__ = [
     "Budget",
     "BudgetError",
     "BudgetExceededError",
     "CorpusEstimate",
+    "RunStopped",
+    "estimate_corpus",
     "request_cost",
 ]
 
@@ -322,6 +330,22 @@ class Budget:
             self._held_tokens -= held[0]
             self._held_cost -= held[1]
 
+    def give_back(self, held: tuple[int, float] | None, turn: int) -> None:
+        """A request failed: release what it held, or pass its turn if it held nothing."""
+        if held is None:
+            self.skip(turn)
+        else:
+            self.release(held)
+
+    def finish(
+        self, held: tuple[int, float] | None, turn: int, input_tokens: int, cost: float | None
+    ) -> None:
+        """A segment is done: settle its request, or pass its turn (a cache hit)."""
+        if held is None:
+            self.skip(turn)
+        else:
+            self.settle(held, input_tokens, cost)
+
     def count(self, *, cached: bool) -> None:
         """One more document made (``cached``: from the cache)."""
         with self._lock:
@@ -349,3 +373,67 @@ class Budget:
             error.from_cache = self.from_cache
             error.input_tokens = self.spent_tokens
             error.cost = self.spent_cost
+
+
+def estimate_corpus(
+    sources: Sequence[str | os.PathLike[str]],
+    planner: SegmentPlanner,
+    describer: SegmentDescriber,
+    max_concurrency: int = 4,
+) -> CorpusEstimate:
+    """Add up the per-request estimates of every request a run would send.
+
+    Segments the cache holds are counted, not estimated; every other one is cut as a run
+    would cut it and its very request estimated (:meth:`SegmentDescriber.estimate`).
+
+    Args:
+        sources: the videos.
+        planner: how they are cut.
+        describer: the per-segment step (model, loader, prompt, cache, prices).
+        max_concurrency: segments cut and estimated at once.
+
+    Returns:
+        The totals; sources or segments that fail are listed in ``failed``.
+    """
+    llm = describer.llm
+    price = {**DEFAULT_PRICES, **(describer.prices or {})}.get(llm.model_name)
+    result = CorpusEstimate(model=llm.model_name)
+    if price is not None:
+        result.currency = price.currency
+    segments: list[Segment] = []
+    for source in sources:
+        try:
+            planned = planner.plan(source)
+        except Exception as error:
+            result.failed.append(f"{os.fspath(source)}: {type(error).__name__}: {error}")
+            continue
+        result.videos += 1
+        segments.extend(planned)
+    result.segments = len(segments)
+
+    def one(segment: Segment) -> tuple[bool, Any]:
+        if describer.cache is not None and describer.key(segment) in describer.cache:
+            return True, None
+        try:
+            return False, describer.estimate(describer.messages(segment))
+        except Exception as error:
+            return False, f"{segment.where}: {type(error).__name__}: {error}"
+
+    with ThreadPoolExecutor(max_workers=max_concurrency) as pool:
+        for cached, estimate in pool.map(one, segments):
+            if cached:
+                result.cached_segments += 1
+            elif isinstance(estimate, str):
+                result.failed.append(estimate)
+            else:
+                result.requests += 1
+                result.video_tokens += estimate.video_tokens
+                result.audio_tokens += estimate.audio_tokens
+                result.text_tokens += estimate.text_tokens
+    if price is not None:
+        result.input_cost = describer.request_cost_of(result.input_tokens, 0)
+    if llm.max_tokens is not None:
+        result.max_output_tokens = llm.max_tokens * result.requests
+        if price is not None:
+            result.max_output_cost = describer.request_cost_of(0, result.max_output_tokens)
+    return result

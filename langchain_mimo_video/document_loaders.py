@@ -14,33 +14,34 @@ import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import openai
 from langchain_core.caches import BaseCache
 from langchain_core.document_loaders import BaseLoader
 from langchain_core.documents import Document
-from langchain_core.messages import BaseMessage
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from langchain_mimo_video._describe import (
-    Described,
     Segment,
     SegmentDescriber,
     format_time_range,
     format_timestamp,
 )
-from langchain_mimo_video._plan import SegmentBy, SegmentPlanner
-from langchain_mimo_video.budget import Budget, BudgetError, BudgetExceededError, CorpusEstimate
+from langchain_mimo_video._plan import SegmentBy, SegmentPlanner, is_fatal, source_list
+from langchain_mimo_video._run import Outcome, Run, adescribe_in_turn, describe_in_turn
+from langchain_mimo_video.budget import (
+    Budget,
+    BudgetError,
+    BudgetExceededError,
+    CorpusEstimate,
+    estimate_corpus,
+)
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.description_cache import DescriptionCache, as_description_cache
 from langchain_mimo_video.errors import (
     EmptyDescriptionError,
-    MissingAPIKeyError,
     VideoSourceError,
-    VideoValidationError,
 )
 from langchain_mimo_video.limits import DOCUMENTED_VIDEO_TYPES
 from langchain_mimo_video.progress import Progress, RunStats, tqdm_class
@@ -73,24 +74,6 @@ CacheArg = DescriptionCache | BaseCache | str | os.PathLike[str] | None
 _PREFETCH_FACTOR: Final = 2
 
 
-@dataclass
-class _Outcome:
-    """A finished segment: what describing it gave, or the error that stopped it."""
-
-    task: Segment
-    described: Described | None = None
-    error: BaseException | None = None
-
-
-@dataclass
-class _Run:
-    """What one run shares between its workers."""
-
-    describer: SegmentDescriber
-    budget: Budget
-    progress: Progress
-
-
 class VideoDescriptionLoader(BaseLoader):
     r"""Load videos as ``Document`` objects holding MiMo's description of each.
 
@@ -100,8 +83,9 @@ class VideoDescriptionLoader(BaseLoader):
     video library by what happens in it.
 
     Setup:
-        Install ``langchain-mimo-video`` (with the ``[media]`` extra to cut segments) and
-        set ``MIMO_API_KEY``. ``show_progress=True`` needs ``pip install tqdm``.
+        Install ``langchain-mimo-video`` (with the ``[media]`` extra to cut segments, and
+        ``[scenes]`` for ``segment_by="scenes"``) and set ``MIMO_API_KEY``.
+        ``show_progress=True`` needs ``pip install tqdm``.
 
     Sources:
         A list of http(s) URLs and/or local file paths (or one of them), described in the
@@ -125,9 +109,24 @@ class VideoDescriptionLoader(BaseLoader):
           of the request (the video and audio counts are part of the input).
         - ``finish_reason``: ``"stop"``, or ``"length"`` when ``max_tokens`` cut the
           description short.
+        - ``source_url``: a deep link with a Media Fragment, ``file:///abs/v.mp4#t=130,160``
+          or ``https://.../v.mp4#t=130,160``.
+        - ``content_sha256``: SHA-256 of a local file's bytes (the cache key's content).
+        - with ``events=True``: ``events`` (``start``, ``end`` in seconds of the video,
+          ``description``), ``event_corrections`` = ``events_clamped`` + ``events_dropped``.
 
-        Times a model cites *inside* a segment's description count from the start of the
-        segment; add ``metadata["start"]`` for the time in the video.
+        Times a model cites *inside* a plain description count from the start of the
+        segment; add ``metadata["start"]`` for the time in the video (``events=True`` does
+        that, and checks them).
+
+    Resume, budget, estimate:
+        With ``cache=``, each answer is stored as its segment finishes, keyed on the
+        file's content hash, the range, model, fps, media_resolution, prompt and output
+        settings: a re-run after a crash or ``kill -9`` sends only what is missing, and a
+        moved or renamed file still hits. :meth:`estimate` gives tokens and cost first,
+        without a key. ``max_cost`` / ``max_input_tokens`` admit requests in document order
+        and raise :class:`BudgetExceededError` before the first that would pass them, after
+        every earlier document; ``last_run`` counts segments, cache hits, tokens and cost.
 
     Concurrency and rate limits:
         At most ``max_concurrency`` videos are being read, encoded and described at once
@@ -150,7 +149,8 @@ class VideoDescriptionLoader(BaseLoader):
         and goes on: a bad file, a refused or failed request (after the SDK's retries)
         costs only its own document (for segments, only that segment's). Errors that
         would fail every video, whatever ``on_error`` says, are always raised: no API key,
-        401, 402, 403 and 404 (a wrong key, no balance, a forbidden or unknown model).
+        401, 402, 403 and 404 (a wrong key, no balance, a forbidden or unknown model), and
+        a budget reached.
         No document is ever yielded twice. A raised error carries a note naming the
         video and time range.
 
@@ -165,6 +165,16 @@ class VideoDescriptionLoader(BaseLoader):
             (needs the ``[media]`` extra); ``None`` describes whole videos.
         overlap_seconds: seconds shared by neighbouring segments, so an event on a
             boundary is seen whole by one of them.
+        segment_by: ``"fixed"`` windows (the default, with ``segment_seconds``) or
+            ``"scenes"``: cut at shot boundaries (PySceneDetect, the ``[scenes]`` extra).
+        min_segment_seconds, max_segment_seconds: bounds of a ``"scenes"`` segment; shorter
+            shots join the next, longer ones are split evenly.
+        events: ask for time-coded events per segment (structured output).
+        cache: an SQLite file path, a ``DescriptionCache``, or any LangChain ``BaseCache``
+            (Redis, Postgres, ...); ``None`` keeps nothing.
+        max_cost: budget in the price table's currency (``max_tokens`` of output counted
+            as the worst case). max_input_tokens: budget of input tokens.
+        prices: prices that override or extend the price table, by model.
         max_concurrency: videos or segments described at once (default 4).
         rate_limiter: acquired before every request, e.g. ``InMemoryRateLimiter``.
         show_progress: show a tqdm progress bar (needs ``pip install tqdm``).
@@ -186,7 +196,10 @@ class VideoDescriptionLoader(BaseLoader):
                 max_concurrency=4,
                 rate_limiter=InMemoryRateLimiter(requests_per_second=2),
                 on_error="skip",
+                cache="library.sqlite",
+                max_cost=5.0,
             )
+            print(loader.estimate().table())
 
     Lazy load:
         .. code-block:: python
@@ -203,11 +216,13 @@ class VideoDescriptionLoader(BaseLoader):
     Index and retrieve:
         .. code-block:: python
 
-            from langchain_core.vectorstores import InMemoryVectorStore
+            from langchain_core.indexing import InMemoryRecordManager, index
 
-            store = InMemoryVectorStore.from_documents(loader.load(), embeddings)
+            records = InMemoryRecordManager("videos")  # or SQLRecordManager
+            records.create_schema()
+            index(loader, records, store, cleanup="incremental", source_id_key="source")
             for doc in store.similarity_search("When does the red car arrive?", k=3):
-                print(doc.metadata["source"], doc.metadata["time_range"])
+                print(doc.metadata["source_url"], doc.metadata["time_range"])
     """
 
     def __init__(
@@ -232,7 +247,7 @@ class VideoDescriptionLoader(BaseLoader):
         show_progress: bool = False,
         on_error: OnError = "raise",
     ) -> None:
-        self.sources: list[DescriptionSource] = _source_list(sources)
+        self.sources: list[DescriptionSource] = source_list(sources)
         self.llm = llm
         self.loader = loader if loader is not None else VideoLoader()
         if not isinstance(prompt, str) or not prompt.strip():
@@ -380,7 +395,7 @@ class VideoDescriptionLoader(BaseLoader):
         for source in self.sources:
             yield from self.planner.plan(source)
 
-    def _start(self) -> _Run:
+    def _start(self) -> Run:
         describer = self.describer()
         model = describer.llm.model_name
         price = {**DEFAULT_PRICES, **(self.prices or {})}.get(model)
@@ -396,7 +411,7 @@ class VideoDescriptionLoader(BaseLoader):
         )
         self.last_run = progress.stats
         budget = Budget(max_cost=self.max_cost, max_input_tokens=self.max_input_tokens)
-        return _Run(describer, budget, progress)
+        return Run(describer, budget, progress, self.rate_limiter)
 
     # -- cost before you start -------------------------------------------------------
 
@@ -417,49 +432,7 @@ class VideoDescriptionLoader(BaseLoader):
 
                 print(loader.estimate().table())
         """
-        describer = self.describer()
-        llm = describer.llm
-        price = {**DEFAULT_PRICES, **(self.prices or {})}.get(llm.model_name)
-        result = CorpusEstimate(model=llm.model_name)
-        if price is not None:
-            result.currency = price.currency
-        segments: list[Segment] = []
-        for source in self.sources:
-            try:
-                planned = self.planner.plan(source)
-            except Exception as error:
-                result.failed.append(f"{os.fspath(source)}: {type(error).__name__}: {error}")
-                continue
-            result.videos += 1
-            segments.extend(planned)
-        result.segments = len(segments)
-
-        def one(segment: Segment) -> tuple[bool, Any]:
-            if describer.cache is not None and describer.key(segment) in describer.cache:
-                return True, None
-            try:
-                return False, describer.estimate(describer.messages(segment))
-            except Exception as error:
-                return False, f"{segment.where}: {type(error).__name__}: {error}"
-
-        with ThreadPoolExecutor(max_workers=self.max_concurrency) as pool:
-            for cached, estimate in pool.map(one, segments):
-                if cached:
-                    result.cached_segments += 1
-                elif isinstance(estimate, str):
-                    result.failed.append(estimate)
-                else:
-                    result.requests += 1
-                    result.video_tokens += estimate.video_tokens
-                    result.audio_tokens += estimate.audio_tokens
-                    result.text_tokens += estimate.text_tokens
-        if price is not None:
-            result.input_cost = describer.request_cost_of(result.input_tokens, 0)
-        if llm.max_tokens is not None:
-            result.max_output_tokens = llm.max_tokens * result.requests
-            if price is not None:
-                result.max_output_cost = describer.request_cost_of(0, result.max_output_tokens)
-        return result
+        return estimate_corpus(self.sources, self.planner, self.describer(), self.max_concurrency)
 
     # -- sync ----------------------------------------------------------------------
 
@@ -481,7 +454,7 @@ class VideoDescriptionLoader(BaseLoader):
         pool = ThreadPoolExecutor(
             max_workers=self.max_concurrency, thread_name_prefix="mimo-describe"
         )
-        pending: deque[Future[_Outcome]] = deque()
+        pending: deque[Future[Outcome]] = deque()
         items = self._plan_all(run.progress)
         turn = 0
         try:
@@ -490,12 +463,12 @@ class VideoDescriptionLoader(BaseLoader):
                     item = next(items, None)
                     if item is None:
                         break
-                    if isinstance(item, _Outcome):  # the source could not be planned
-                        done: Future[_Outcome] = Future()
+                    if isinstance(item, Outcome):  # the source could not be planned
+                        done: Future[Outcome] = Future()
                         done.set_result(item)
                         pending.append(done)
                     else:
-                        pending.append(pool.submit(self._run, run, item, turn))
+                        pending.append(pool.submit(describe_in_turn, run, item, turn))
                         turn += 1
                 if not pending:
                     return
@@ -509,63 +482,15 @@ class VideoDescriptionLoader(BaseLoader):
             pool.shutdown(wait=True, cancel_futures=True)
             run.progress.close()
 
-    def _plan_all(self, progress: Progress) -> Iterator[Segment | _Outcome]:
+    def _plan_all(self, progress: Progress) -> Iterator[Segment | Outcome]:
         for source in self.sources:
-            tasks: list[Segment | _Outcome]
+            tasks: list[Segment | Outcome]
             try:
                 tasks = list(self.planner.plan(source))
             except Exception as error:
-                tasks = [_Outcome(Segment(source), error=error)]
+                tasks = [Outcome(Segment(source), error=error)]
             progress.planned(len(tasks))
             yield from tasks
-
-    def _admit(
-        self, run: _Run, segment: Segment, messages: list[BaseMessage], turn: int
-    ) -> tuple[int, float]:
-        """Estimate the request and wait for its turn; raise if it passes the budget."""
-        estimate = run.describer.estimate(messages)
-        run.budget.wait_turn(turn)
-        return run.budget.admit(
-            turn,
-            input_tokens=estimate.input_tokens,
-            cost=run.describer.request_cost(estimate),
-            where=segment.where,
-        )
-
-    def _run(self, run: _Run, task: Segment, turn: int) -> _Outcome:
-        """Worker: describe one segment (from the cache when it can); never raises."""
-        held: tuple[int, float] | None = None
-
-        def before_send(segment: Segment, messages: list[BaseMessage]) -> None:
-            nonlocal held
-            if run.budget.active:
-                held = self._admit(run, segment, messages, turn)
-            if self.rate_limiter is not None:
-                self.rate_limiter.acquire(blocking=True)
-
-        try:
-            described = run.describer.describe(task, before_send)
-        except Exception as error:
-            self._give_back(run.budget, held, turn)
-            return _Outcome(task, error=error)
-        self._settle_budget(run.budget, held, turn, described)
-        return _Outcome(task, described)
-
-    @staticmethod
-    def _give_back(budget: Budget, held: tuple[int, float] | None, turn: int) -> None:
-        if held is None:
-            budget.skip(turn)
-        else:
-            budget.release(held)
-
-    @staticmethod
-    def _settle_budget(
-        budget: Budget, held: tuple[int, float] | None, turn: int, described: Described
-    ) -> None:
-        if held is None:
-            budget.skip(turn)  # a cache hit sends nothing
-        else:
-            budget.settle(held, described.input_tokens, described.cost)
 
     # -- async ---------------------------------------------------------------------
 
@@ -582,7 +507,7 @@ class VideoDescriptionLoader(BaseLoader):
         llm.async_client  # noqa: B018 -- builds the client once (no API key: fails here)
         run = self._start()
         semaphore = asyncio.Semaphore(self.max_concurrency)
-        pending: deque[asyncio.Future[_Outcome]] = deque()
+        pending: deque[asyncio.Future[Outcome]] = deque()
         items = self._plan_all(run.progress)
         turn = 0
         try:
@@ -592,13 +517,13 @@ class VideoDescriptionLoader(BaseLoader):
                     item = await asyncio.to_thread(next, items, None)
                     if item is None:
                         break
-                    if isinstance(item, _Outcome):
-                        done: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+                    if isinstance(item, Outcome):
+                        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
                         done.set_result(item)
                         pending.append(done)
                     else:
                         pending.append(
-                            asyncio.ensure_future(self._arun(run, item, turn, semaphore))
+                            asyncio.ensure_future(adescribe_in_turn(run, item, turn, semaphore))
                         )
                         turn += 1
                 if not pending:
@@ -614,37 +539,9 @@ class VideoDescriptionLoader(BaseLoader):
                 await asyncio.gather(*pending, return_exceptions=True)
             run.progress.close()
 
-    async def _arun(
-        self, run: _Run, task: Segment, turn: int, semaphore: asyncio.Semaphore
-    ) -> _Outcome:
-        held: tuple[int, float] | None = None
-
-        async def before_send(segment: Segment, messages: list[BaseMessage]) -> None:
-            nonlocal held
-            if run.budget.active:
-                estimate = await asyncio.to_thread(run.describer.estimate, messages)
-                await run.budget.await_turn(turn)
-                held = run.budget.admit(
-                    turn,
-                    input_tokens=estimate.input_tokens,
-                    cost=run.describer.request_cost(estimate),
-                    where=segment.where,
-                )
-            if self.rate_limiter is not None:
-                await self.rate_limiter.aacquire(blocking=True)
-
-        async with semaphore:
-            try:
-                described = await run.describer.adescribe(task, before_send)
-            except Exception as error:
-                self._give_back(run.budget, held, turn)
-                return _Outcome(task, error=error)
-            self._settle_budget(run.budget, held, turn, described)
-            return _Outcome(task, described)
-
     # -- shared --------------------------------------------------------------------
 
-    def _settle(self, outcome: _Outcome, run: _Run) -> Document | None:
+    def _settle(self, outcome: Outcome, run: Run) -> Document | None:
         """The outcome's document; or log its error, then raise it or skip it."""
         if outcome.error is None:
             described = outcome.described
@@ -663,7 +560,7 @@ class VideoDescriptionLoader(BaseLoader):
             run.budget.update(error)  # every document before it is counted by now
         else:
             run.progress.finished(failed=True)
-        if self.on_error == "skip" and not _is_fatal(error):
+        if self.on_error == "skip" and not is_fatal(error):
             logger.warning("Skipped %s: %s: %s", where, type(error).__name__, error)
             logger.debug("Traceback of the skipped %s", where, exc_info=error)
             return None
@@ -680,29 +577,6 @@ class VideoDescriptionLoader(BaseLoader):
 # ---------------------------------------------------------------------------
 
 
-def _source_list(sources: DescriptionSource | Iterable[DescriptionSource]) -> list[Any]:
-    if isinstance(sources, (str, os.PathLike)):
-        items: list[Any] = [sources]
-    elif isinstance(sources, (bytes, bytearray, memoryview)):
-        raise TypeError(
-            "VideoDescriptionLoader takes URLs and file paths; for video bytes, write them to "
-            "a file or use VideoLoader and ChatMiMo directly."
-        )
-    else:
-        items = list(sources)
-    for item in items:
-        if not isinstance(item, (str, os.PathLike)):
-            raise TypeError(
-                f"Each source must be an http(s) URL or a file path, got {type(item).__name__}."
-            )
-        if isinstance(item, str) and item[:5].lower() == "data:":
-            raise VideoValidationError(
-                "VideoDescriptionLoader takes URLs and file paths, not data: URLs (a document's "
-                "source would be the whole video); save the video to a file instead."
-            )
-    return items
-
-
 def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
     """Why ``from_directory`` found no video, and what to change."""
     matched = sum(1 for item in folder.glob(glob) if item.is_file())
@@ -717,22 +591,6 @@ def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
         "'**/*' takes every file, subfolders included). Check the folder and glob, or pass "
         "allow_empty=True to accept a folder with no videos."
     )
-
-
-_FATAL_ERRORS: Final = (
-    MissingAPIKeyError,
-    BudgetExceededError,
-    openai.AuthenticationError,
-    openai.PermissionDeniedError,
-    openai.NotFoundError,
-)
-
-
-def _is_fatal(error: BaseException) -> bool:
-    """Whether ``error`` would fail every other video too (so skipping would hide it)."""
-    if isinstance(error, _FATAL_ERRORS):
-        return True
-    return isinstance(error, openai.APIStatusError) and error.status_code == 402
 
 
 __all__ = [
