@@ -9,6 +9,8 @@ Variants, each in a fresh child process, interleaved in rotating order:
   ``mimo-media:`` reference and goes out as a streamed body (``_body.build_body`` then
   ``send_chat_completion``: the SDK's ``client.post(..., content=body)``), its base64
   encoded from the store piece by piece;
+* inline, streamed: ``VideoLoader().load(path)``'s inline data URL sent as a streamed body
+  (no JSON copies of it: what ChatMiMo can do for large inline parts);
 * ChatMiMo + store (when ChatMiMo takes ``media_store=``): ``VideoLoader(store=...)``'s
   reference part through ``ChatMiMo.invoke``.
 
@@ -50,7 +52,7 @@ from benchmarks.bench_large_file import _peak_rss, _reset_peak, _rss, large_vide
 
 MODEL = "mimo-v2.5"
 QUESTION = "What happens in this clip?"
-VARIANTS = ("naive", "today", "streamed", "ChatMiMo + store")
+VARIANTS = ("naive", "today", "streamed", "inline, streamed", "ChatMiMo + store")
 TARGET_RATIO = 0.3
 
 
@@ -116,6 +118,13 @@ def child(
             response = send_chat_completion(client, request, stream=False)
         return response.choices[0].message.content or ""
 
+    def inline_streamed() -> str:
+        part = VideoLoader().load(path)
+        body = {"model": MODEL, "messages": [{"role": "user", "content": [part, text_part()]}]}
+        with build_body(body) as request:
+            response = send_chat_completion(client, request, stream=False)
+        return response.choices[0].message.content or ""
+
     def chat_with_store() -> str:
         part = VideoLoader(store=store).load(path)  # type: ignore[call-arg]
         reply = llm.invoke([HumanMessage(content=[part, text_part()])])
@@ -125,6 +134,7 @@ def child(
         "naive": naive,
         "today": today,
         "streamed": streamed,
+        "inline, streamed": inline_streamed,
         "ChatMiMo + store": chat_with_store,
     }[variant]
     gc.collect()

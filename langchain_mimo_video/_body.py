@@ -43,6 +43,7 @@ __all__ = [
     "has_references",
     "send_chat_completion",
     "wire_order",
+    "worth_streaming",
 ]
 
 #: The httpx2 transport reads a sync body this many bytes at a time; async bodies are
@@ -375,6 +376,17 @@ def _video_parts(body: Mapping[str, Any]) -> Iterator[tuple[int, int, str]]:
 def has_references(body: Mapping[str, Any]) -> bool:
     """Whether ``body`` holds a ``video_url`` part whose URL is a ``mimo-media:`` reference."""
     return any(url.startswith(REFERENCE_PREFIX) for _, _, url in _video_parts(body))
+
+
+def worth_streaming(body: Mapping[str, Any]) -> bool:
+    """Whether ``body`` should go out as a :class:`StreamedBody` rather than through ``create``.
+
+    True when it holds a ``mimo-media:`` reference (it must), or a long data URL that
+    VideoLoader encoded (it then skips the SDK's two JSON copies of it).
+    """
+    return any(
+        url.startswith(REFERENCE_PREFIX) or _streams_inline(url) for _, _, url in _video_parts(body)
+    )
 
 
 def _streams_inline(url: str) -> bool:

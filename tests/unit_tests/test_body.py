@@ -27,6 +27,7 @@ from langchain_mimo_video._body import (
     has_references,
     send_chat_completion,
     wire_order,
+    worth_streaming,
 )
 from langchain_mimo_video.errors import VideoSourceError
 from langchain_mimo_video.store import REFERENCE_PREFIX, MediaStore
@@ -115,6 +116,7 @@ def test_several_videos_in_several_messages(store: MediaStore, stored: str) -> N
     body["messages"].append(
         {"role": "user", "content": [video_part(REFERENCE_PREFIX + stored, fps=0.5)]}
     )
+    assert has_references(body) and worth_streaming(body)
     with build_body(body, store) as streamed:
         assert streamed.read() == expected(body, store)
         assert streamed.streamed_bytes > 2 * store.size(stored)
@@ -148,6 +150,7 @@ def test_body_without_videos_is_plain_json(store: MediaStore) -> None:
     assert streamed.getvalue() == dumps(wire_order(body))
     assert streamed.streamed_bytes == 0
     assert not has_references(body)
+    assert not worth_streaming(body)
     assert list(json.loads(streamed.getvalue())) == [
         "model",
         "stream",
@@ -191,11 +194,13 @@ def test_large_loader_data_url_streams_from_its_string(tmp_path: Path) -> None:
     )
     url = encode_bytes_data_url(data, "video/mp4")  # what VideoLoader sends for local files
     body = request(video_part(url))
+    assert worth_streaming(body)
     streamed = build_body(body)
     assert streamed.streamed_bytes > INLINE_STREAM_MIN
     assert streamed.getvalue() == dumps(wire_order(body))
     # a data URL VideoLoader did not make goes through json.dumps
     foreign = request(video_part(url[:-4] + ("AAAA" if url[-4:] != "AAAA" else "BBBB")))
+    assert not worth_streaming(foreign)
     plain = build_body(foreign)
     assert plain.streamed_bytes == 0
     assert plain.getvalue() == dumps(wire_order(foreign))
