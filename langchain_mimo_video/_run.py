@@ -15,6 +15,7 @@ from langchain_core.messages import BaseMessage
 from langchain_core.rate_limiters import BaseRateLimiter
 
 from langchain_mimo_video._describe import Described, Segment, SegmentDescriber
+from langchain_mimo_video._estimate import RequestEstimate
 from langchain_mimo_video.budget import Budget
 from langchain_mimo_video.progress import Progress
 
@@ -40,6 +41,15 @@ class Run:
     rate_limiter: BaseRateLimiter | None = None
 
 
+def _admit(run: Run, turn: int, segment: Segment, estimate: RequestEstimate) -> tuple[int, float]:
+    return run.budget.admit(
+        turn,
+        input_tokens=estimate.input_tokens,
+        cost=run.describer.request_cost(estimate),
+        where=segment.where,
+    )
+
+
 def describe_in_turn(run: Run, task: Segment, turn: int) -> Outcome:
     """Describe one segment (from the cache when it can); never raises.
 
@@ -53,12 +63,7 @@ def describe_in_turn(run: Run, task: Segment, turn: int) -> Outcome:
         if run.budget.active:
             estimate = run.describer.estimate(messages)
             run.budget.wait_turn(turn)
-            held = run.budget.admit(
-                turn,
-                input_tokens=estimate.input_tokens,
-                cost=run.describer.request_cost(estimate),
-                where=segment.where,
-            )
+            held = _admit(run, turn, segment, estimate)
         if run.rate_limiter is not None:
             run.rate_limiter.acquire(blocking=True)
 
@@ -82,12 +87,7 @@ async def adescribe_in_turn(
         if run.budget.active:
             estimate = await asyncio.to_thread(run.describer.estimate, messages)
             await run.budget.await_turn(turn)
-            held = run.budget.admit(
-                turn,
-                input_tokens=estimate.input_tokens,
-                cost=run.describer.request_cost(estimate),
-                where=segment.where,
-            )
+            held = _admit(run, turn, segment, estimate)
         if run.rate_limiter is not None:
             await run.rate_limiter.aacquire(blocking=True)
 
