@@ -397,9 +397,10 @@ def _streams_inline(url: str) -> bool:
     """
     if len(url) < INLINE_STREAM_MIN or not url.isascii() or not url.startswith("data:"):
         return False
-    from langchain_mimo_video.video import _encoded_here
+    from langchain_mimo_video import video
 
-    return url in _encoded_here
+    known = getattr(video, "_encoded_here", None)  # VideoLoader's own data URLs
+    return known is not None and url in known
 
 
 def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> StreamedBody:
