@@ -342,7 +342,7 @@ def fit_video(
         force: Re-encode even when the source fits.
         start: Start of the part to keep, seconds (default: the beginning).
         end: End of the part to keep, seconds (default: the end).
-        crf: x264 CRF (lower is better and larger); default 27.
+        crf: x264 CRF (lower is better and larger); default 30.
         output: Where to write the MP4; default a new temporary file (the caller deletes
             it).
         on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
@@ -410,7 +410,7 @@ def clip_video(
         output: Where to write the MP4; default a new temporary file.
         fps: Scale for this sampling rate (see :func:`fit_video`).
         media_resolution: Scale for this tier (see :func:`fit_video`).
-        crf: x264 CRF; default 27.
+        crf: x264 CRF; default 30.
         on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
 
     Returns:
