@@ -264,7 +264,7 @@ def _token_findings(plan: _Plan, outcomes: dict[str, Outcome], finding: Any) -> 
             f"audio tokens: {' or '.join(audio_durations) or 'none'}"
         )
     else:
-        duration = "none of video_stream, container, audio_stream"
+        duration = "no duration definition (video_stream, container, audio_stream) fits"
     specials = sorted({special for _, special in audio_fits}, reverse=True)
     special_name = (
         " or ".join(
@@ -289,7 +289,7 @@ def _token_findings(plan: _Plan, outcomes: dict[str, Outcome], finding: Any) -> 
         finding(
             "tokens.duration",
             "the formula uses the video stream's duration (what the package's probe reads)",
-            f"the reported figures fit the {duration} duration",
+            f"the reported figures fit the {duration} duration" if both else duration,
             duration,
             "video_stream" in vision_fits and "video_stream" in audio_durations,
             {"video_tokens_fit": vision_fits, "audio_tokens_fit": audio_durations},
