@@ -404,6 +404,13 @@ class MediaStore:
                     commit(media_id)
             self._ensure_info(media_id, data, mime_type)
             return media_id
+        # a scheme of two letters or more (one letter is a Windows drive)
+        if isinstance(source, str) and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", source[:16]):
+            raise VideoSourceError(
+                f"MediaStore.put takes local bytes, a path or a binary file, not a URL "
+                f"({source[:40]!r}); VideoLoader sends http(s) videos as their URL and "
+                "stores data: URLs' bytes."
+            )
         if isinstance(source, str | os.PathLike):
             path = Path(source)
             try:

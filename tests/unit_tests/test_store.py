@@ -167,6 +167,9 @@ def test_missing_file_and_bad_source_raise(store: MediaStore, tmp_path: Path) ->
         store.put(12345)  # type: ignore[arg-type]
     with pytest.raises(VideoSourceError, match="binary file object"):
         store.put(io.StringIO("text"))  # type: ignore[arg-type]
+    for url in ("https://example.com/a.mp4", "data:video/mp4;base64,AAAA", "s3://b/k"):
+        with pytest.raises(VideoSourceError, match="not a URL"):
+            store.put(url)
 
 
 # -- ids ---------------------------------------------------------------------------------
