@@ -250,6 +250,6 @@ def test_langgraph_checkpoints_stay_small(video: Path, store: MediaStore) -> Non
     agent.invoke({"messages": [HumanMessage(content="More?")]}, config)
     saved = saver.get_tuple(config)
     assert saved is not None
-    kind, data = saver.serde.dumps_typed(saved.checkpoint)
+    _, data = saver.serde.dumps_typed(saved.checkpoint)
     assert len(data) < 8192
     assert fake.seen[1].body["messages"][0]["content"][0]["video_url"]["url"].startswith("data:")
