@@ -168,3 +168,22 @@ def test_rag_over_segments_cites_the_right_time_range(llm: ChatMiMo) -> None:
     answer = chain.invoke("When is the screen yellow?")
     # The contract server only measures and echoes; the citation reached the model.
     assert "[traffic.mp4 00:02-00:04]" in answer
+
+
+def test_events_and_the_estimate_on_whole_videos(llm: ChatMiMo) -> None:
+    paths = [VIDEOS / "kitten.mp4", VIDEOS / "clip.mov"]
+    loader = VideoDescriptionLoader(paths, llm=llm, events=True)
+    estimate = loader.estimate()
+    documents = loader.load()
+
+    assert estimate.requests == len(documents) == 2
+    # the recorded usage is the server's own count by the documented formula
+    assert estimate.video_tokens == sum(d.metadata["video_tokens"] for d in documents)
+    assert estimate.audio_tokens == sum(d.metadata["audio_tokens"] for d in documents) > 0
+    for path, document in zip(paths, documents, strict=True):
+        metadata = document.metadata
+        assert metadata["finish_reason"] == "tool_calls"  # the events schema was called
+        assert DEFAULT_PROMPT in document.page_content  # the server's summary echoes the text
+        assert isinstance(metadata["events"], list)
+        assert metadata["event_corrections"] == 0
+        assert metadata["source_url"] == f"{path.resolve().as_uri()}#t=0,{metadata['end']:g}"
