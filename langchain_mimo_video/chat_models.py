@@ -35,6 +35,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from langchain_mimo_video._api_errors import mimo_errors
+from langchain_mimo_video._arguments import check_arguments
 from langchain_mimo_video._estimate import RequestEstimate, estimate_request
 from langchain_mimo_video._messages import PROVIDER, messages_to_mimo
 from langchain_mimo_video._request import (
@@ -236,7 +237,9 @@ class ChatMiMo(BaseChatModel):
 
     def __init__(self, **data: Any) -> None:
         # Checked before pydantic sees them, so a bad value raises this package's
-        # VideoValidationError (not pydantic's wrapper) and True or "2" are not coerced.
+        # error (not pydantic's wrapper), True or "2" are not coerced, and an unknown
+        # argument is refused instead of silently dropped.
+        check_arguments(type(self), data)
         if "video_fps" in data:
             validate_fps(data["video_fps"])
         if "video_media_resolution" in data:

@@ -1,9 +1,13 @@
 """Errors raised by langchain-mimo-video.
 
-Every error this package raises on purpose derives from :class:`MiMoError`, so one
-``except MiMoError`` catches them all. Each message names the rule that was broken and
-what to do about it. Errors about a request that was sent also belong to two other
-families, so code written for either keeps working:
+Two roots. :class:`MiMoError`: everything this package raises on purpose, on its own
+judgement (bad arguments, refused content, a video it cannot read, and answers that break
+the API contract); each message names the rule that was broken and what to do about it.
+:class:`MiMoAPIError`: a request was sent and failed. MiMo's error statuses and network
+failures are re-raised as ``MiMoAPIError`` but not as ``MiMoError``, so an ``except
+MiMoError`` written for bad input never swallows a rate limit; broken answers and cut
+streams are both. Every ``MiMoAPIError`` also belongs to two other families, so code
+written for either keeps working:
 
 - the openai SDK's exception for the same failure (``openai.RateLimitError`` for a 429,
   ``openai.APIConnectionError`` for an unreachable server, ...);
@@ -11,7 +15,7 @@ families, so code written for either keeps working:
   (``ModelRateLimitError``, ``ModelConnectionError``, ...), whose ``is_retryable`` tells
   middleware, retries and fallbacks which failures a retry can fix.
 
-The tree (``+`` the other parents of a class)::
+The trees (``+`` the other parents of a class)::
 
     MiMoError
     ├── InvalidArgumentError            ValueError: an option this package cannot use
@@ -28,24 +32,26 @@ The tree (``+`` the other parents of a class)::
     ├── MediaError                      decoding or re-encoding failed, or no PyAV
     ├── MissingAPIKeyError              + ModelAuthenticationError
     ├── EmptyDescriptionError           an answer with no text
-    └── MiMoAPIError                    a request was sent and failed
-        ├── MiMoStatusError             openai.APIStatusError: an HTTP error status
-        │   ├── MiMoBadRequestError     400 openai.BadRequestError + ModelInvalidRequestError
-        │   │   └── MiMoContextOverflowError  400 "context too long" + ContextOverflowError
-        │   ├── MiMoAuthenticationError 401 openai.AuthenticationError
-        │   │                               + ModelAuthenticationError
-        │   ├── MiMoInsufficientBalanceError  402 ModelPermissionDeniedError
-        │   ├── MiMoPermissionDeniedError     403 openai.PermissionDeniedError
-        │   │                                 + ModelPermissionDeniedError
-        │   ├── MiMoNotFoundError       404 openai.NotFoundError + ModelNotFoundError
-        │   ├── MiMoContentFilteredError    421 ModelInvalidRequestError
-        │   ├── MiMoRateLimitError      429 openai.RateLimitError + ModelRateLimitError
-        │   ├── MiMoServerError         5xx openai.InternalServerError + ModelAPIError
-        │   └── MiMoUnknownStatusError  other statuses + ModelInvalidRequestError
-        ├── MiMoConnectionError         openai.APIConnectionError + ModelConnectionError
-        │   └── MiMoTimeoutError        openai.APITimeoutError + ModelTimeoutError
-        ├── MiMoResponseError           openai.APIError + ModelAPIError: a broken answer
-        └── StreamInterruptedError      + ModelConnectionError: a stream cut before its end
+    ├── MiMoResponseError               + MiMoAPIError: a broken answer (see below)
+    └── StreamInterruptedError          + MiMoAPIError: a stream cut before its end
+    MiMoAPIError                        a request was sent and failed
+    ├── MiMoStatusError                 openai.APIStatusError: an HTTP error status
+    │   ├── MiMoBadRequestError         400 openai.BadRequestError + ModelInvalidRequestError
+    │   │   └── MiMoContextOverflowError    400 "context too long" + ContextOverflowError
+    │   ├── MiMoAuthenticationError     401 openai.AuthenticationError
+    │   │                                   + ModelAuthenticationError
+    │   ├── MiMoInsufficientBalanceError    402 ModelPermissionDeniedError
+    │   ├── MiMoPermissionDeniedError   403 openai.PermissionDeniedError
+    │   │                                   + ModelPermissionDeniedError
+    │   ├── MiMoNotFoundError           404 openai.NotFoundError + ModelNotFoundError
+    │   ├── MiMoContentFilteredError    421 ModelInvalidRequestError
+    │   ├── MiMoRateLimitError          429 openai.RateLimitError + ModelRateLimitError
+    │   ├── MiMoServerError             5xx openai.InternalServerError + ModelAPIError
+    │   └── MiMoUnknownStatusError      other statuses + ModelInvalidRequestError
+    ├── MiMoConnectionError             openai.APIConnectionError + ModelConnectionError
+    │   └── MiMoTimeoutError            openai.APITimeoutError + ModelTimeoutError
+    ├── MiMoResponseError               + MiMoError, openai.APIError + ModelAPIError
+    └── StreamInterruptedError          + MiMoError, ModelConnectionError
 
 One warning is not an error: :class:`RetiredModelWarning` (a ``FutureWarning``), given
 once per model name when a retired model is asked for.
@@ -254,12 +260,14 @@ class EmptyDescriptionError(MiMoError):
 # -- a request was sent and failed ----------------------------------------------------------
 
 
-class MiMoAPIError(MiMoError):
+class MiMoAPIError(Exception):
     """A request reached (or tried to reach) MiMo and failed.
 
     Every subclass is also an ``openai`` SDK exception (except
     :class:`StreamInterruptedError`) and a ``langchain_core.exceptions.ModelError``; read
-    ``is_retryable`` to know whether sending the same request again may succeed.
+    ``is_retryable`` to know whether sending the same request again may succeed. Only the
+    failures this package finds itself (:class:`MiMoResponseError`,
+    :class:`StreamInterruptedError`) are also :class:`MiMoError`.
     """
 
 
@@ -329,7 +337,7 @@ class MiMoTimeoutError(MiMoConnectionError, openai.APITimeoutError, ModelTimeout
         openai.APIConnectionError.__init__(self, message=message, request=request)
 
 
-class MiMoResponseError(MiMoAPIError, openai.APIError, ModelAPIError):
+class MiMoResponseError(MiMoError, MiMoAPIError, openai.APIError, ModelAPIError):
     """MiMo (or something in between) answered with something that is not a valid answer.
 
     For example an HTML page, invalid JSON, a JSON body without ``choices``, or a stream
@@ -357,7 +365,7 @@ class MiMoResponseError(MiMoAPIError, openai.APIError, ModelAPIError):
         self.excerpt = excerpt
 
 
-class StreamInterruptedError(MiMoAPIError, ModelConnectionError):
+class StreamInterruptedError(MiMoError, MiMoAPIError, ModelConnectionError):
     """A streamed answer ended before MiMo finished it (no finish reason was received).
 
     Raised instead of returning a silently truncated answer. The partial text is in

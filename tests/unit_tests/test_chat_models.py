@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from langchain_mimo_video import (
     MissingAPIKeyError,
     RetiredModelWarning,
     StreamInterruptedError,
+    UnknownArgumentError,
     UnsupportedContentError,
     VideoValidationError,
 )
@@ -313,12 +315,15 @@ def test_a_retired_model_is_accepted_with_one_warning_naming_its_replacement(
     fake: FakeMiMo,
 ) -> None:
     fake.reply_json(completion(model="mimo-v2-omni"))
-    with pytest.warns(RetiredModelWarning, match=r"mimo-v2-omni was retired on 2026-06-30") as got:
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
         llm = make_model(fake, model="mimo-v2-omni")
         ChatMiMo(api_key=KEY, model="mimo-v2-omni")
         llm.invoke("hi")
-    assert len(got) == 1
-    assert 'model="mimo-v2.5"' in str(got[0].message)
+    retired = [w for w in got if issubclass(w.category, RetiredModelWarning)]
+    assert len(retired) == 1
+    assert "mimo-v2-omni was retired on 2026-06-30" in str(retired[0].message)
+    assert 'model="mimo-v2.5"' in str(retired[0].message)
     assert fake.last.body["model"] == "mimo-v2-omni"  # still sent as asked
 
 
@@ -1024,3 +1029,69 @@ def test_langsmith_params_follow_per_call_overrides() -> None:
     assert params["ls_model_name"] == "mimo-v2.5-pro"
     assert params["ls_max_tokens"] == 7
     assert params["ls_temperature"] == 0.5
+
+
+# -- constructor arguments ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argument", "meant"),
+    [
+        ("fps", "video_fps"),
+        ("media_resolution", "video_media_resolution"),
+        ("apikey", "api_key"),
+        ("temprature", "temperature"),
+        ("max_token", "max_tokens"),
+        ("video_fsp", "video_fps"),
+        ("base_ulr", "base_url"),
+    ],
+)
+def test_an_unknown_argument_raises_naming_the_field_meant(argument: str, meant: str) -> None:
+    with pytest.raises(UnknownArgumentError) as caught:
+        ChatMiMo(api_key=KEY, **{argument: 1})
+    assert caught.value.argument == argument
+    assert caught.value.suggestion == meant
+    assert f"did you mean {meant}=" in str(caught.value)
+    assert "model_kwargs" in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_an_unknown_argument_with_no_near_field_points_at_model_kwargs() -> None:
+    with pytest.raises(UnknownArgumentError, match=r"model_kwargs=\{'frequency_penalty'") as caught:
+        ChatMiMo(api_key=KEY, frequency_penalty=0.2)
+    assert caught.value.suggestion is None
+    assert "did you mean" not in str(caught.value)
+
+
+def test_an_unknown_argument_never_shows_its_value() -> None:
+    with pytest.raises(UnknownArgumentError) as caught:
+        ChatMiMo(apikey="sk-secret-typo-value-123")
+    assert "sk-secret-typo-value-123" not in f"{caught.value} {caught.value!r}"
+
+
+def test_mimo_only_fields_still_go_through_model_kwargs_and_extra_body(fake: FakeMiMo) -> None:
+    fake.reply_json(completion())
+    make_model(
+        fake, model_kwargs={"fps_mode": "exact", "seed": 7}, extra_body={"mm_processor_kwargs": {}}
+    ).invoke("hi")
+    body = fake.last.body
+    assert body["fps_mode"] == "exact" and body["seed"] == 7
+    assert body["mm_processor_kwargs"] == {}
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"model": "mimo-v2.5", "model_name": "mimo-v2.5"},
+        {"api_key": KEY, "mimo_api_key": KEY},
+        {"base_url": "https://x.example/v1", "api_base": "https://x.example/v1"},
+        {"timeout": 3, "request_timeout": 3},
+        {"max_tokens": 5, "max_completion_tokens": 5},
+        {"stop": ["x"], "stop_sequences": ["x"]},
+        {"callbacks": None, "tags": ["t"], "metadata": {}, "cache": False, "verbose": False},
+        {"rate_limiter": None, "disable_streaming": False, "output_version": "v1"},
+    ],
+)
+def test_every_field_name_and_alias_is_accepted(arguments: dict[str, Any]) -> None:
+    for name, value in arguments.items():
+        ChatMiMo(**{"api_key": KEY, name: value})
