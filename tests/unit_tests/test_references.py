@@ -106,21 +106,23 @@ def test_reference_sends_what_inline_sends(video: Path, store: MediaStore, fake:
 def test_stream_and_async_send_the_video(video: Path, store: MediaStore) -> None:
     import asyncio
 
-    fake = FakeMiMo().reply_stream(stream_of(completion(content="Streamed answer.")))
+    def streaming() -> FakeMiMo:  # one per client: a canned response is read only once
+        return FakeMiMo().reply_stream(stream_of(completion(content="Streamed answer.")))
+
     reference = VideoLoader(store=store).load(video)
     inline = VideoLoader().load(video)
-    llm = model(fake, media_store=store)
-    text = "".join(str(chunk.content) for chunk in llm.stream(ask(reference)))
+    sync, asynchronous, baseline = streaming(), streaming(), streaming()
+    text = "".join(str(c.content) for c in model(sync, media_store=store).stream(ask(reference)))
     assert text == "Streamed answer."
 
     async def run() -> str:
-        pieces = [str(chunk.content) async for chunk in llm.astream(ask(reference))]
-        return "".join(pieces)
+        llm = model(asynchronous, media_store=store)
+        return "".join([str(chunk.content) async for chunk in llm.astream(ask(reference))])
 
     assert asyncio.run(run()) == "Streamed answer."
-    model(fake).invoke(ask(inline), stream=True)
-    assert fake.seen[0].body == fake.seen[1].body
-    assert fake.seen[0].body["messages"] == fake.seen[2].body["messages"]
+    list(model(baseline).stream(ask(inline)))
+    assert sync.seen[0].body == asynchronous.seen[0].body == baseline.seen[0].body
+    assert sync.seen[0].body["stream"] is True
 
 
 def test_retry_resends_the_whole_video(video: Path, store: MediaStore) -> None:
@@ -220,6 +222,7 @@ def test_callbacks_receive_the_reference_not_the_video(
     assert sizes[0] < 2048 < sizes[1]
 
 
+@pytest.mark.filterwarnings("ignore::langchain_core._api.LangChainDeprecationWarning")
 def test_message_history_keeps_references(video: Path, store: MediaStore) -> None:
     from langchain_core.chat_history import InMemoryChatMessageHistory
     from langchain_core.runnables.history import RunnableWithMessageHistory
