@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import binascii
+import concurrent.futures
 import contextlib
 import functools
 import importlib
@@ -24,7 +25,7 @@ import re
 import threading
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final, Literal, TypedDict
@@ -446,6 +447,15 @@ class _EncodedHere:
                 if not self._lengths[length]:
                     del self._lengths[length]
 
+    def discard(self, url: str) -> None:
+        """Forget ``url`` (its video failed a check after it was encoded)."""
+        key = (len(url), hash(url))
+        with self._lock:
+            if self._keys.pop(key, 0) is None:
+                self._lengths[key[0]] -= 1
+                if not self._lengths[key[0]]:
+                    del self._lengths[key[0]]
+
     def __contains__(self, url: str) -> bool:
         if len(url) not in self._lengths:
             return False
@@ -797,6 +807,14 @@ class VideoLoader:
                 head = stream.read(256)
                 mime = self._mime(head, options.mime_type, path.name, str(path))
                 must_fit = self._must_fit(size, mime, f"The video file {path}")
+                if not must_fit and mime in DOCUMENTED_VIDEO_TYPES:
+                    stream.seek(0)
+                    url, info = _encoded_while_checked(
+                        path, lambda: encode_data_url(stream, size, mime)
+                    )
+                    if not self._converts(info):  # a MIME type given for another container
+                        return url
+                    del url
                 info = _verified(path)
                 if must_fit:
                     return self._fitted(path, options)
@@ -812,7 +830,13 @@ class VideoLoader:
             raise VideoSourceError("The bytes are empty; pass the bytes of a video file.")
         mime = self._mime(bytes(view[:256]), options.mime_type, None, "The bytes")
         must_fit = self._must_fit(len(view), mime, "The video bytes")
-        info = _verified(bytes(view) if not isinstance(data, bytes) else data)
+        whole = bytes(view) if not isinstance(data, bytes) else data
+        if not must_fit and mime in DOCUMENTED_VIDEO_TYPES:
+            url, info = _encoded_while_checked(whole, lambda: encode_bytes_data_url(view, mime))
+            if not self._converts(info):
+                return url
+            del url
+        info = _verified(whole)
         if must_fit:
             return self._fitted(bytes(view), options)
         if self._converts(info):
@@ -1129,6 +1153,28 @@ def _verified(source: Any) -> Any:
     from langchain_mimo_video.media import check_decodable
 
     return check_decodable(source)
+
+
+def _encoded_while_checked(source: Any, encode: Callable[[], str]) -> tuple[str, Any]:
+    """``encode()``, with ``_verified(source)`` run meanwhile in a worker thread.
+
+    FFmpeg releases the GIL while it opens and decodes, so on two cores or more the check
+    hides behind the base64 encoding. The check's error, if any, is raised.
+    """
+    if not _has_pyav():
+        return encode(), None
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="mimo-check") as pool:
+        checked = pool.submit(_verified, source)
+        try:
+            url = encode()
+        except BaseException:
+            checked.cancel()
+            raise
+        try:
+            return url, checked.result()
+        except BaseException:
+            _encoded_here.discard(url)  # not sent, so not a data URL to trust later
+            raise
 
 
 def _tqdm() -> Any:

@@ -341,9 +341,10 @@ _KEYFRAME_SEARCH: Final = 300
 def _seek_before(av: Any, container: Any, video_in: Any, origin: float) -> None:
     """Seek to a keyframe at or before ``origin`` seconds, or to the start.
 
-    Frames between the keyframe and ``origin`` are decoded, not shown. Formats without an index (MPEG-TS) seek by bytes and may land after ``origin`` or in
-    the middle of a group of pictures, where nothing decodes until the next keyframe.
-    The landing is checked on the packets, and decoding starts from the beginning then.
+    Frames between the keyframe and ``origin`` are decoded, not shown. Formats without an
+    index (MPEG-TS) seek by bytes and may land after ``origin`` or in the middle of a
+    group of pictures, where nothing decodes until the next keyframe. The landing is
+    checked on the packets, and decoding starts from the beginning then.
     """
     target = int(origin * MICROS)
     landed_well = False

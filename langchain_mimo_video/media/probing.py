@@ -320,7 +320,7 @@ def check_decodable(source: VideoSource) -> VideoInfo:
 
     """
     av = import_av()
-    with _opened(av, source, 30.0, True) as (container, counter, size, label):
+    with _opened(av, source, 30.0, True, quick=True) as (container, counter, size, label):
         return _probe_open(
             av, container, size=size, counter=counter, label=label, require_frame=True
         )
@@ -365,9 +365,12 @@ def probe_audio_duration(
 
 @contextlib.contextmanager
 def _opened(
-    av: Any, source: VideoSource, timeout: float, allow_private_network: bool
+    av: Any, source: VideoSource, timeout: float, allow_private_network: bool, quick: bool = False
 ) -> Iterator[tuple[Any, Any, int | None, str]]:
-    """Open any supported source; yield (container, byte counter, size, label)."""
+    """Open any supported source; yield (container, byte counter, size, label).
+
+    ``quick``: skip FFmpeg's stream probe for MP4/MOV (see ``open_container``).
+    """
     if isinstance(source, str) and is_url(source):
         if not allow_private_network:
             check_public_url(source)
@@ -382,13 +385,16 @@ def _opened(
     elif isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         counter = CountingReader(io.BytesIO(data))
-        with open_container(av, counter, "The bytes") as container:
+        head = data[:8] if quick else b""
+        with open_container(av, counter, "The bytes", head=head) as container:
             yield container, counter, len(data), "The bytes"
     elif isinstance(source, str | os.PathLike):
         path = local_path(source)
         with path.open("rb") as raw:
+            head = raw.read(8) if quick else b""
+            raw.seek(0)
             counter = CountingReader(raw)
-            with open_container(av, counter, str(path)) as container:
+            with open_container(av, counter, str(path), head=head) as container:
                 yield container, counter, path.stat().st_size, str(path)
     elif hasattr(source, "read"):
         refusal = text_mode_error(source, "The file object")
