@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import re
 import sys
@@ -201,8 +202,19 @@ def _source(video: str) -> str:
     return path
 
 
-def make_loader(args: argparse.Namespace) -> VideoLoader:
-    return VideoLoader(fps=args.fps, media_resolution=args.media_resolution, fit=not args.no_fit)
+def _isatty(stream: TextIO) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def make_loader(args: argparse.Namespace, err: TextIO) -> VideoLoader:
+    """The command's VideoLoader; with tqdm installed and a terminal, it draws re-encode bars."""
+    bar = err is sys.stderr and _isatty(err) and importlib.util.find_spec("tqdm") is not None
+    return VideoLoader(
+        fps=args.fps,
+        media_resolution=args.media_resolution,
+        fit=not args.no_fit,
+        show_progress=bar,
+    )
 
 
 def _reencode_reason(source: str, loader: VideoLoader, args: argparse.Namespace) -> str | None:
@@ -223,10 +235,15 @@ def _reencode_reason(source: str, loader: VideoLoader, args: argparse.Namespace)
 
 
 @contextlib.contextmanager
-def _progress(err: TextIO, what: str) -> Iterator[None]:
-    """Show that ``what`` is running: updated in place on a terminal, a line now and then else."""
+def _progress(err: TextIO, what: str, *, bar: bool = False) -> Iterator[None]:
+    """Show that ``what`` is running and how long it took.
+
+    With ``bar`` the loader draws its own bar (seconds of video done), so only the first
+    and last lines are printed; else the elapsed time is updated in place on a terminal,
+    and printed now and then otherwise.
+    """
     began = time.monotonic()
-    terminal = bool(getattr(err, "isatty", lambda: False)())
+    terminal = _isatty(err) and not bar
     interval = PROGRESS_INTERVAL if terminal else PROGRESS_INTERVAL * 10
     print(f"mimo-video: {what}...", end="" if terminal else "\n", file=err, flush=True)
     stop = threading.Event()
@@ -240,14 +257,16 @@ def _progress(err: TextIO, what: str) -> Iterator[None]:
                 print(f"mimo-video: {what}: still running, {seconds:.0f} s", file=err, flush=True)
 
     ticker = threading.Thread(target=tick, name="mimo-video-progress", daemon=True)
-    ticker.start()
+    if not bar:
+        ticker.start()
     outcome = "failed after"
     try:
         yield
         outcome = "done in"
     finally:
         stop.set()
-        ticker.join()
+        if ticker.is_alive():
+            ticker.join()
         seconds = time.monotonic() - began
         lead = "\r" if terminal else ""
         print(f"{lead}mimo-video: {what}: {outcome} {seconds:.1f} s", file=err, flush=True)
@@ -267,7 +286,8 @@ def _check_one(
         if reason is None:
             part: dict[str, Any] = dict(loader.load(source, start=args.start, end=args.end))
         else:
-            with _progress(session.err, f"re-encoding {video} at MiMo's frame size ({reason})"):
+            what = f"re-encoding {video} at MiMo's frame size ({reason})"
+            with _progress(session.err, what, bar=loader.show_progress):
                 part = dict(loader.load(source, start=args.start, end=args.end))
     for warning in caught:
         session.say(f"warning: {video}: {warning.message}")

@@ -310,7 +310,7 @@ def _describe(args: argparse.Namespace, session: Session) -> int:
     llm = session.chat_model(args, **params)
     if not args.dry_run:
         llm._key()  # no key: exit 3 before a single video is read
-    loader = make_loader(args)
+    loader = make_loader(args, session.err)
     inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
     groups = [inputs] if args.together else [[item] for item in inputs]
     # Every request is built (and so validated) before the first one is sent. Messages
@@ -427,7 +427,7 @@ def _print_dry_run(
 
 def _estimate(args: argparse.Namespace, session: Session) -> int:
     llm = session.chat_model(args)
-    loader = make_loader(args)
+    loader = make_loader(args, session.err)
     inputs = check_all(loader, args, session, keep=False)
     incomplete = 0
     for item in inputs:

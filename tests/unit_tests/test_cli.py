@@ -462,3 +462,41 @@ def test_warnings_are_one_line_cli_messages(monkeypatch: pytest.MonkeyPatch) -> 
     assert err.startswith("mimo-video: warning: mimo-v2-omni was retired on ")
     assert err.count("\n") == 1
     assert '"model": "mimo-v2-omni"' in out
+
+
+def test_on_a_terminal_with_tqdm_the_re_encode_draws_a_bar(tmp_path: Path) -> None:
+    """The real entry point with stderr on a pseudo-terminal: the loader's bar is drawn."""
+    pytest.importorskip("tqdm")
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    script = Path(sys.executable).with_name("mimo-video")
+    argv = [str(script), "estimate", str(VIDEOS / "traffic.mp4"), "--start", "0", "--end", "6"]
+    env = {key: value for key, value in os.environ.items() if key != "MIMO_API_KEY"}
+    leader, follower = pty.openpty()
+    # a terminal of 24 x 100 (a new pty is 0 x 0, where tqdm draws nothing)
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    try:
+        process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=follower, env=env, cwd=tmp_path
+        )
+        os.close(follower)
+        out, _ = process.communicate(timeout=120)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed its end
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert process.returncode == 0
+    assert "re-encoding at MiMo's frame size:" in text  # the library's tqdm bar
+    assert "mimo-video: re-encoding " in text and ": done in " in text
+    assert b"fitted copy: " in out
