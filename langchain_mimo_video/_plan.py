@@ -2,9 +2,9 @@
 
 Fixed windows (``segment_seconds`` with ``overlap_seconds``), shots (``segment_by=
 "scenes"``, within ``min_segment_seconds`` / ``max_segment_seconds``), or the whole video.
-Every local source is hashed once (SHA-256 of its bytes, streamed) for the cache key; shot
-boundaries found for a file's content are kept in the description cache too, so a re-run
-does not decode the video again.
+Every local source is hashed once (SHA-256 of its bytes, streamed) for the cache key; the
+length and the shot boundaries found for a file's content are kept in the description
+cache too, so a re-run does not open the video again.
 """
 
 from __future__ import annotations
@@ -103,9 +103,9 @@ class SegmentPlanner:
                 "to cut them. Download the video and pass the file (it is cut locally), or "
                 "describe the URL whole (segment_seconds=None)."
             )
-        from langchain_mimo_video.media import plan_segments, probe
+        from langchain_mimo_video.media import plan_segments
 
-        duration = probe(source).duration
+        duration = self._duration(source, content)
         if self.segment_by == "scenes":
             from langchain_mimo_video.media.scenes import plan_scene_segments
 
@@ -120,6 +120,20 @@ class SegmentPlanner:
             Segment(source, start, end, duration, index, content)
             for index, (start, end) in enumerate(ranges)
         ]
+
+    def _duration(self, source: str | os.PathLike[str], content: str | None) -> float:
+        """The video's length; kept in the cache by content, so a re-run needs no PyAV."""
+        key = description_key(kind="duration", content=content)
+        if self.cache is not None:
+            known = self.cache.lookup(key)
+            if known is not None:
+                return float(known["duration"])
+        from langchain_mimo_video.media import probe
+
+        duration = probe(source).duration
+        if self.cache is not None:
+            self.cache.update(key, {"duration": duration})
+        return duration
 
     def _scene_cuts(self, source: str | os.PathLike[str], content: str | None) -> list[float]:
         from langchain_mimo_video.media.scenes import detect_scene_cuts

@@ -150,6 +150,13 @@ def test_what_cache_accepts(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
+def described(loader: VideoDescriptionLoader) -> int:
+    """How many of the loader's segments its cache describes."""
+    describer = loader.describer()
+    assert describer.cache is not None
+    return sum(describer.key(segment) in describer.cache for segment in loader.plan())
+
+
 def segments_loader(fake: FakeMiMo, sources: list[Path], cache: Any, **kwargs: Any) -> Any:
     options: dict[str, Any] = {"segment_seconds": 2, "max_concurrency": 2, **kwargs}
     llm = fake.chat(**options.pop("chat", {}))
@@ -235,8 +242,28 @@ def test_each_segment_is_written_as_it_finishes(tmp_path: Path) -> None:
     documents = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).lazy_load()
     next(documents)
     documents.close()  # stopped after the first document
-    written = len(cache)
+    written = described(segments_loader(fake, [VIDEOS / "traffic.mp4"], cache))
     assert written == len(fake.bodies) >= 1  # every answer that came back is kept
-    segments_loader(fake, [VIDEOS / "traffic.mp4"], cache).load()
+    loader = segments_loader(fake, [VIDEOS / "traffic.mp4"], cache)
+    loader.load()
     assert len(fake.bodies) == 3  # the second run sent only the rest
-    assert len(cache) == 3
+    assert described(loader) == 3
+
+
+def test_a_finished_run_does_not_open_the_videos_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import langchain_mimo_video.media as media
+
+    fake = FakeMiMo()
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    sources = [VIDEOS / "traffic.mp4", VIDEOS / "kitten.mp4"]
+    first = segments_loader(fake, sources, cache).load()
+
+    def no_probe(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a video was opened again")
+
+    monkeypatch.setattr(media, "probe", no_probe)
+    monkeypatch.setattr(VideoLoader, "load", no_probe)
+    assert segments_loader(fake, sources, cache).load() == first
+    assert len(fake.bodies) == 4

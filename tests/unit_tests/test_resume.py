@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from langchain_mimo_video.description_cache import SQLiteDescriptionCache
 from langchain_mimo_video.media import plan_segments, probe
 from tests.mimo_server.server import Fault, MiMoContractServer
+from tests.resume_child import finished_segments
 from tests.videos import make_video
 
 REPO = Path(__file__).parents[2]
@@ -90,7 +90,7 @@ def test_a_run_killed_with_sigkill_resumes_without_sending_finished_segments(
         first.stdout.close()
         assert first.returncode == -signal.SIGKILL
         sent_first = len(server.chat_requests)
-        finished = len(SQLiteDescriptionCache(cache_path))
+        finished = finished_segments([str(video)], str(cache_path), 0.5)
         assert 5 <= finished < SEGMENTS  # killed part-way, with segments finished
 
         second = child(server, video, cache_path, second_out)
