@@ -70,6 +70,7 @@ _HOST_LIKE = re.compile(
     r"^(?:www\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
     r"(?::\d+)?/"
 )
+_PYTHON_MODEL = re.compile(r"ChatMiMo\(model=['\"]([^'\"]+)['\"]\)")
 # Parts smaller than this are kept from the check until the send; larger ones that are
 # cheap to rebuild (a plain local file) are read again when their turn comes, so many large
 # videos are not all held in memory at once.
@@ -375,4 +376,5 @@ def error_message(
             else:
                 text += " Check the network, and --base-url or MIMO_BASE_URL."
         return text
-    return str(error)
+    # the library names its Python arguments; on a command line they are options
+    return _PYTHON_MODEL.sub(r"--model \1", str(error))

@@ -500,3 +500,13 @@ def test_on_a_terminal_with_tqdm_the_re_encode_draws_a_bar(tmp_path: Path) -> No
     assert "re-encoding at MiMo's frame size:" in text  # the library's tqdm bar
     assert "mimo-video: re-encoding " in text and ": done in " in text
     assert b"fitted copy: " in out
+
+
+def test_a_text_only_model_is_refused_before_sending_with_the_cli_option(no_key: None) -> None:
+    code, out, err = run(
+        ["describe", str(VIDEOS / "clip.mov"), "--model", "mimo-v2.5-pro", "--dry-run"]
+    )
+    assert code == cli.EXIT_USAGE
+    assert out == ""
+    assert "--model mimo-v2.5" in err
+    assert "ChatMiMo(" not in err
