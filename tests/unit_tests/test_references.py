@@ -256,3 +256,42 @@ def test_langgraph_checkpoints_stay_small(video: Path, store: MediaStore) -> Non
     _, data = saver.serde.dumps_typed(saved.checkpoint)
     assert len(data) < 8192
     assert fake.seen[1].body["messages"][0]["content"][0]["video_url"]["url"].startswith("data:")
+
+
+# -- the pure layers ---------------------------------------------------------------------
+
+
+def test_conversion_without_a_resolver_refuses_references(video: Path, store: MediaStore) -> None:
+    from langchain_mimo_video._messages import messages_to_mimo
+    from langchain_mimo_video.video import VideoDefaults
+
+    reference = VideoLoader(store=store).load(video)
+    with pytest.raises(VideoSourceError, match="no MediaStore was given"):
+        messages_to_mimo(ask(reference), VideoDefaults())
+
+
+def test_estimate_without_store_metadata_says_why(
+    video: Path, store: MediaStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_mimo_video._estimate import estimate_request
+    from langchain_mimo_video.errors import MediaError
+
+    media_id = store.put(video)
+    wire = [
+        {
+            "role": "user",
+            "content": [{"type": "video_url", "video_url": {"url": f"mimo-media:{media_id}"}}],
+        }
+    ]
+    unmeasured = estimate_request(wire).unmeasured
+    assert len(unmeasured) == 1 and "no MediaStore" in unmeasured[0]
+
+    def missing(*args: Any, **kwargs: Any) -> None:
+        raise MediaError("PyAV is needed")
+
+    monkeypatch.setattr("langchain_mimo_video.media.probe", missing)
+    bare = MediaStore(store.root + "-bare")
+    bare.put(video)
+    estimate = estimate_request(wire, media_info=bare.info)
+    assert estimate.video_tokens == 0
+    assert "without PyAV" in estimate.unmeasured[0]
