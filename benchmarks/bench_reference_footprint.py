@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -101,9 +102,8 @@ def measure(variant: str, video: Path, other: Path, base_url: str, server: Any) 
     from langchain_mimo_video.store import MediaStore
 
     folder = work_dir("reference_footprint") / variant
-    for stale in folder.glob("*"):
-        if stale.is_file():
-            stale.unlink()
+    shutil.rmtree(folder, ignore_errors=True)  # a fresh store, database and cache each run
+    folder.mkdir(parents=True)
     store = MediaStore(folder / "store")
     by_reference = variant == "reference"
     loader = VideoLoader(store=store) if by_reference else VideoLoader()  # type: ignore[call-arg]
