@@ -1,4 +1,4 @@
-"""fit_video on a 1080p minute: payload shrink, token estimate, and speed next to ffmpeg.
+"""fit_video on a 1080p minute: what MiMo sees, payload shrink, and speed next to ffmpeg.
 
 The source is a generated 1920x1080, 60 s, ~80 MB H.264 MP4 with AAC stereo sound
 (moving texture with fine detail, so it does not compress to nothing; generated once into
@@ -6,17 +6,24 @@ The source is a generated 1920x1080, 60 s, ~80 MB H.264 MP4 with AAC stereo soun
 
 Measured, as the median of ``--runs`` interleaved runs:
 
-* ``media.fit_video(path, fps=2, force=True)``: its wall time (and CPU time) as a fraction
-  of the video's duration, the payload ratio (original bytes / fitted bytes), the data-URL
-  sizes against the 50,000,000-byte limit, and the token estimate before and after;
+* ``media.fit_video(path, fps=2, force=True)``: its wall time (and CPU time), as a ratio
+  to ffmpeg's in the same run (run by run, then the median), the payload ratio (original
+  bytes / fitted bytes), the data-URL sizes against the 50,000,000-byte limit, the token
+  estimate before and after, and whether every run wrote the same bytes;
 * the user path ``VideoLoader(fit=True).load(path)``;
 * baseline: the same re-encode by the ffmpeg command line from the ``imageio-ffmpeg``
-  wheel: the fitted file's frame size and frame rate, H.264 yuv420p at the same CRF and
-  preset, mono 24 kHz AAC at the same bit rate, ``-movflags +faststart``.
+  wheel: the fitted file's frame size and frame rate, H.264 yuv420p at the same CRF,
+  preset and encoder threads, mono 24 kHz AAC at the same bit rate, ``+faststart``.
 
-The frame types (I, P, B) of both outputs are counted, to show x264 chose B-frames.
-``--experiments`` adds timings of the pieces (decoding alone, scaling, PyAV's and
-ffmpeg's); they also run when the time target is missed.
+Fidelity: at the instants MiMo samples at fps=2 (``k / 2`` s, as many as
+``tokens.sampled_frame_count``), the frame each output shows is compared on luma, at MiMo's
+frame size (``tokens.frame_size``), with the original's frame scaled to that size (area
+and bicubic): SSIM (Wang et al., 11x11 Gaussian window, ``benchmarks/_fidelity.py``,
+checked against a direct computation before each run) and PSNR.
+
+The frame types (I, P, B) of both outputs are counted. ``--experiments`` adds timings of
+the pieces (decoding alone, scaling, PyAV's and ffmpeg's); they also run when the time
+target is missed. ``--crf`` / ``--preset`` run one sweep point with other settings.
 
 Run from the repository root: ``python -m benchmarks.bench_fit [--quick]``.
 """
@@ -355,6 +362,17 @@ def experiments(ffmpeg: str, source: Path, width: int, height: int, rate: Fracti
 # -- main --------------------------------------------------------------------------------
 
 
+def sweep(crf: int | None, preset: str | None) -> None:
+    """Make fit_video (and so the ffmpeg reference) use other settings, for this run only."""
+    from langchain_mimo_video.media import _encoder, transcode
+
+    if crf is not None:
+        _encoder.DEFAULT_CRF = transcode.DEFAULT_CRF = crf  # type: ignore[misc,attr-defined]
+    if preset:
+        _encoder.X264_PRESET = preset  # type: ignore[misc]
+    print(f"sweep point, not the defaults: {EncoderSettings.current().describe()}")
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -364,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="interleaved runs of each encoder")
     parser.add_argument("--quick", action="store_true", help="a 640x360, 10 s source: smoke run")
     parser.add_argument("--experiments", action="store_true", help="time the pieces too")
+    parser.add_argument("--crf", type=int, help="encode at this CRF instead (a sweep point)")
+    parser.add_argument("--preset", help="encode with this x264 preset instead (a sweep point)")
     args = parser.parse_args(argv)
     check_repo_root()
     imageio_ffmpeg = require("imageio_ffmpeg", "imageio-ffmpeg", why="the ffmpeg reference")
@@ -389,6 +409,8 @@ def main(argv: list[str] | None = None) -> int:
         f"source: {source.name}, {megabytes(source.stat().st_size)}, {info.width}x{info.height}, "
         f"{info.duration:.1f} s at {info.frame_rate:g} fps, {info.video_codec}/{info.audio_codec}"
     )
+    if args.crf is not None or args.preset:
+        sweep(args.crf, args.preset)
     settings = EncoderSettings.current()
     folder = work_dir("fit")
     ours_out, ffmpeg_out = folder / "fitted-ours.mp4", folder / "fitted-ffmpeg.mp4"
