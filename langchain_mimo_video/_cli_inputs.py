@@ -109,12 +109,19 @@ class Session:
         """A ``ChatMiMo`` from the command line's connection options over ``chat_params``.
 
         Raises:
-            Stop: the key file cannot be read (exit 3) or a model option is invalid (2).
+            Stop: the key file cannot be read (exit 3), or ``--base-url`` or a model option
+                is invalid (2).
         """
         merged: dict[str, Any] = {**self.chat_params, **params}
         if getattr(args, "model", None):
             merged["model"] = args.model
         if getattr(args, "base_url", None):
+            if not re.match(r"https?://[^/\s]", args.base_url, re.IGNORECASE):
+                self.say(
+                    f"--base-url must be an http(s) URL such as "
+                    f"https://api.xiaomimimo.com/v1, got {args.base_url!r}"
+                )
+                raise Stop(EXIT_USAGE)
             merged["base_url"] = args.base_url
         if getattr(args, "api_key_file", None):
             merged["api_key"] = _read_key_file(args.api_key_file, self)

@@ -510,3 +510,15 @@ def test_a_text_only_model_is_refused_before_sending_with_the_cli_option(no_key:
     assert out == ""
     assert "--model mimo-v2.5" in err
     assert "ChatMiMo(" not in err
+
+
+def test_a_base_url_without_a_scheme_is_a_usage_error() -> None:
+    code, out, err = run(
+        ["describe", str(VIDEOS / "clip.mov"), "--dry-run", "--base-url", "api.example.com/v1"]
+    )
+    assert code == cli.EXIT_USAGE
+    assert out == ""
+    assert err == (
+        "mimo-video: --base-url must be an http(s) URL such as https://api.xiaomimimo.com/v1, "
+        "got 'api.example.com/v1'\n"
+    )
