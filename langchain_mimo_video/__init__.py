@@ -1,7 +1,16 @@
-"""LangChain integration for Xiaomi MiMo's video understanding API."""
+"""LangChain integration for Xiaomi MiMo's video understanding API.
+
+The root exports the LangChain classes (``ChatMiMo``, ``VideoDescriptionLoader``,
+``WatchVideoTool``), ``VideoLoader`` and its parts, the estimates (``RequestEstimate``,
+``VideoEstimate``, ``estimate_video_tokens``, ``probe``) and every error. ``probe`` and
+``estimate_video_tokens`` are imported on first use, so the base install needs no PyAV.
+Public submodules: ``media``, ``tokens``, ``limits``, ``video``, ``errors``.
+"""
 
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
 
+from langchain_mimo_video._estimate import RequestEstimate, VideoEstimate
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.document_loaders import VideoDescriptionLoader
 from langchain_mimo_video.errors import (
@@ -46,6 +55,16 @@ from langchain_mimo_video.video import (
     make_video_part,
 )
 
+if TYPE_CHECKING:
+    from langchain_mimo_video.media import probe
+    from langchain_mimo_video.tokens import estimate_video_tokens
+
+#: Names imported on first access: (module, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "probe": ("langchain_mimo_video.media", "probe"),
+    "estimate_video_tokens": ("langchain_mimo_video.tokens", "estimate_video_tokens"),
+}
+
 try:
     __version__ = metadata.version("langchain-mimo-video")
 except metadata.PackageNotFoundError:  # running from a source tree
@@ -75,6 +94,7 @@ __all__ = [
     "MiMoUnknownStatusError",
     "MissingAPIKeyError",
     "ProbeLimitError",
+    "RequestEstimate",
     "RetiredModelWarning",
     "StreamInterruptedError",
     "TokenLimitError",
@@ -83,6 +103,7 @@ __all__ = [
     "UnsafeSourceError",
     "UnsupportedContentError",
     "VideoDescriptionLoader",
+    "VideoEstimate",
     "VideoLoader",
     "VideoPart",
     "VideoSegmentPart",
@@ -91,5 +112,22 @@ __all__ = [
     "VideoValidationError",
     "WatchVideoTool",
     "__version__",
+    "estimate_video_tokens",
     "make_video_part",
+    "probe",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -32,6 +32,7 @@ from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 from langchain_core.output_parsers.openai_tools import parse_tool_call
 
+from langchain_mimo_video._audio import audio_mime_for, check_audio_data_url, format_for_mime
 from langchain_mimo_video.errors import UnsupportedContentError
 from langchain_mimo_video.video import VideoDefaults, video_part_from_block
 
@@ -194,6 +195,7 @@ def _image_part(part: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
+    """MiMo's ``input_audio`` part; a data URL's MIME type is checked against its bytes."""
     if part.get("type") == "input_audio":
         if not isinstance(part.get("input_audio"), Mapping):
             raise UnsupportedContentError(
@@ -202,13 +204,20 @@ def _audio_part(part: Mapping[str, Any]) -> dict[str, Any]:
             )
         audio = dict(part["input_audio"])
         data = str(audio.get("data", ""))
-        audio_format = audio.pop("format", None)
+        audio_format = audio.get("format")
         if audio_format and not data.startswith(("data:", "http://", "https://")):
-            # OpenAI's form (bare base64 + "format"); MiMo wants a data URL and no format.
-            data = f"data:audio/{audio_format};base64,{data}"
+            # OpenAI's form (bare base64 + "format"); MiMo wants a data URL.
+            data = f"data:{audio_mime_for(str(audio_format))};base64,{data}"
+        if data.startswith("data:"):
+            data = check_audio_data_url(data)
+            if audio_format:  # kept, and made to agree with the bytes
+                audio["format"] = format_for_mime(data[5:].split(";", 1)[0]) or audio_format
         audio["data"] = data
         return {"type": "input_audio", "input_audio": audio}
-    return {"type": "input_audio", "input_audio": {"data": _data_url_or_url(part, "audio/wav")}}
+    data = _data_url_or_url(part, "audio/wav")
+    if data.startswith("data:"):
+        data = check_audio_data_url(data)
+    return {"type": "input_audio", "input_audio": {"data": data}}
 
 
 def _text_only(content: str | list[str | dict[str, Any]], where: str) -> str:

@@ -32,7 +32,15 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+)
 
 from langchain_mimo_video._api_errors import mimo_errors
 from langchain_mimo_video._arguments import check_arguments
@@ -104,7 +112,9 @@ class ChatMiMo(BaseChatModel):
 
     Key init args — completion params:
         model: str
-            ``"mimo-v2.5"`` (default) or ``"mimo-v2-omni"`` for video.
+            ``"mimo-v2.5"`` (default; text, image, audio and video). ``"mimo-v2.5-pro"``
+            and ``"mimo-v2-flash"`` take text only. ``"mimo-v2-omni"`` was retired on
+            2026-06-30 (accepted, with a ``RetiredModelWarning``).
         temperature, top_p: float | None
             Sampling; while thinking is on MiMo forces 1.0 and 0.95.
         max_tokens: int | None
@@ -112,6 +122,8 @@ class ChatMiMo(BaseChatModel):
         thinking: bool | None
             ``True`` / ``False`` switch reasoning on or off; ``None`` keeps the model's
             default (on for the video models).
+        reasoning_effort: "low" | "medium" | "high" | None
+            Sent as ``reasoning_effort`` when set.
         video_fps, video_media_resolution:
             Defaults for video parts that do not set their own (2 and ``"default"``).
 
@@ -156,6 +168,21 @@ class ChatMiMo(BaseChatModel):
             reply.additional_kwargs["reasoning_content"]  # the model's reasoning
             reply.usage_metadata["input_token_details"]["video"]
 
+    Invoke with a local video (VideoLoader reads, checks and, if needed, fits it):
+        .. code-block:: python
+
+            from langchain_mimo_video import VideoLoader
+
+            part = VideoLoader(fps=1).load("clip.mp4", start=10, end=40)
+            reply = llm.invoke([HumanMessage(content=[part, "What happens here?"])])
+
+    Invoke with an image or audio:
+        .. code-block:: python
+
+            image = {"type": "image", "url": "https://example.com/cat.png"}
+            audio = {"type": "audio", "base64": wav_base64, "mime_type": "audio/wav"}
+            llm.invoke([HumanMessage(content=[image, audio, "Does the sound fit the picture?"])])
+
     Stream:
         .. code-block:: python
 
@@ -171,6 +198,11 @@ class ChatMiMo(BaseChatModel):
         .. code-block:: python
 
             structured = llm.with_structured_output(Scene)  # function calling
+
+    Errors:
+        API failures are both the openai SDK's class and LangChain's
+        (``except openai.RateLimitError`` and ``except ModelRateLimitError`` both catch a
+        429); see :mod:`langchain_mimo_video.errors` for the tree.
     """
 
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
@@ -178,22 +210,30 @@ class ChatMiMo(BaseChatModel):
     model_name: str = Field(default=DEFAULT_MODEL, alias="model")
     """Model name: ``mimo-v2.5`` or ``mimo-v2-omni`` for video."""
     api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("MIMO_API_KEY", default=None), alias="mimo_api_key"
+        default_factory=secret_from_env("MIMO_API_KEY", default=None),
+        validation_alias=AliasChoices("api_key", "mimo_api_key"),
     )
     """MiMo API key; read from ``MIMO_API_KEY`` when not given."""
     base_url: str = Field(
-        default_factory=from_env("MIMO_BASE_URL", default=DEFAULT_BASE_URL), alias="api_base"
+        default_factory=from_env("MIMO_BASE_URL", default=DEFAULT_BASE_URL),
+        validation_alias=AliasChoices("base_url", "api_base"),
     )
     """API base URL; read from ``MIMO_BASE_URL`` when not given."""
-    timeout: float | None = Field(default=None, alias="request_timeout")
+    timeout: float | None = Field(
+        default=None, validation_alias=AliasChoices("timeout", "request_timeout")
+    )
     """Seconds to wait for a response (``None``: the SDK's default, 10 minutes)."""
     max_retries: int = 2
     """Retries of 429, 5xx and connection failures, with exponential backoff."""
     temperature: float | None = None
     top_p: float | None = None
-    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    max_tokens: int | None = Field(
+        default=None, validation_alias=AliasChoices("max_tokens", "max_completion_tokens")
+    )
     """Cap on reasoning plus answer tokens, sent as ``max_completion_tokens``."""
-    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    stop: list[str] | None = Field(
+        default=None, validation_alias=AliasChoices("stop", "stop_sequences")
+    )
     streaming: bool = False
     """Stream by default, also from ``invoke``."""
     stream_usage: bool = True
@@ -486,6 +526,10 @@ class ChatMiMo(BaseChatModel):
             messages: the messages you would send.
             tools: OpenAI-format tool dicts you would bind, counted as text.
             probe_urls: probe http(s) videos; when False they are listed as unmeasured.
+
+        Returns:
+            A :class:`~langchain_mimo_video.RequestEstimate` (importable from the package
+            root), with one :class:`~langchain_mimo_video.VideoEstimate` per video.
 
         Example:
             .. code-block:: python

@@ -119,13 +119,15 @@ class TestChatMiMoIntegration(ChatModelIntegrationTests):
     def test_structured_few_shot_examples(self, *args: Any) -> None:
         super().test_structured_few_shot_examples(*args)
 
+    # Marked xfail because langchain-tests requires every override to be, but skipped
+    # before the download is tried: the audio test would also warn about its user agent.
     @pytest.mark.xfail(reason=_DOWNLOADS, strict=True)
     def test_image_inputs(self, model: Any) -> None:
-        super().test_image_inputs(model)
+        pytest.skip(_DOWNLOADS)
 
     @pytest.mark.xfail(reason=_DOWNLOADS, strict=True)
     def test_audio_inputs(self, model: Any) -> None:
-        super().test_audio_inputs(model)
+        pytest.skip(_DOWNLOADS)
 
 
 def _invoke(llm: ChatMiMo, messages: list[Any], stream: bool) -> AIMessage:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import logging
 import pickle
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -1095,3 +1098,45 @@ def test_mimo_only_fields_still_go_through_model_kwargs_and_extra_body(fake: Fak
 def test_every_field_name_and_alias_is_accepted(arguments: dict[str, Any]) -> None:
     for name, value in arguments.items():
         ChatMiMo(**{"api_key": KEY, name: value})
+
+
+def test_the_signature_shows_the_documented_names() -> None:
+    parameters = inspect.signature(ChatMiMo).parameters
+    for documented in ("model", "api_key", "base_url", "timeout", "max_tokens", "stop"):
+        assert documented in parameters
+    for alias in ("mimo_api_key", "api_base", "request_timeout", "max_completion_tokens"):
+        assert alias not in parameters
+    assert "stop_sequences" not in parameters
+
+
+def test_the_aliases_are_still_accepted() -> None:
+    llm = ChatMiMo(
+        mimo_api_key=KEY,
+        api_base="https://gateway.example/v1",
+        request_timeout=4,
+        max_completion_tokens=9,
+        stop_sequences="END",
+    )
+    assert llm.api_key is not None and llm.api_key.get_secret_value() == KEY
+    assert (llm.base_url, llm.timeout, llm.max_tokens, llm.stop) == (
+        "https://gateway.example/v1",
+        4,
+        9,
+        ["END"],
+    )
+
+
+def test_probe_and_estimates_import_from_the_top_level_lazily_without_pyav() -> None:
+    code = (
+        "import sys; sys.modules['av'] = None\n"  # PyAV missing: importing it fails
+        "import langchain_mimo_video as p\n"
+        "from langchain_mimo_video import estimate_video_tokens, probe, RequestEstimate\n"
+        "assert estimate_video_tokens(60, 1920, 1080) == 17240\n"
+        "assert callable(probe) and p.probe is probe\n"
+        "assert 'probe' in dir(p) and 'VideoEstimate' in p.__all__\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "ok", done.stderr

@@ -172,3 +172,34 @@ def test_estimates_need_no_key(clip: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("MIMO_API_KEY", raising=False)
     estimate = ChatMiMo().estimate_request([HumanMessage(content=[VideoLoader().load(clip)])])
     assert estimate.input_tokens > 0
+
+
+@pytest.mark.parametrize("resolution", ["default", "max"])
+def test_token_guard_suggests_default_resolution_only_when_it_is_not_already(
+    clip: Path, resolution: str
+) -> None:
+    fake = FakeMiMo().reply_json(completion())
+    llm = ChatMiMo(api_key=KEY, max_input_tokens=50, max_retries=0, **fake.clients())
+    part = VideoLoader(fps=4, media_resolution=resolution).load(clip)
+    with pytest.raises(TokenLimitError, match="lower fps") as caught:
+        llm.invoke([HumanMessage(content=[part, "What happens?"])])
+    suggests_default = "media_resolution='default'" in str(caught.value)
+    assert suggests_default is (resolution == "max")
+
+
+def test_the_guard_is_its_own_step_so_building_a_body_reads_nothing(clip: Path) -> None:
+    llm = ChatMiMo(api_key=KEY, max_input_tokens=50)
+    message = HumanMessage(content=[VideoLoader(fps=4).load(clip), "What happens?"])
+    body = llm._build_request([message])  # no TokenLimitError: the builder does not probe
+    assert body["messages"][0]["content"][0]["type"] == "video_url"
+    assert not hasattr(llm, "_abuild_request")
+    with pytest.raises(TokenLimitError):
+        llm._check_token_limit(body, {})
+
+
+def test_estimate_types_are_public() -> None:
+    import langchain_mimo_video
+
+    estimate = ChatMiMo().estimate_request([HumanMessage("hi")])
+    assert isinstance(estimate, langchain_mimo_video.RequestEstimate)
+    assert langchain_mimo_video.VideoEstimate.__name__ == "VideoEstimate"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -86,7 +87,10 @@ def test_names_are_kept() -> None:
         ),
         (
             {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}},
-            {"type": "input_audio", "input_audio": {"data": "data:audio/wav;base64,UklG"}},
+            {
+                "type": "input_audio",
+                "input_audio": {"data": "data:audio/wav;base64,UklG", "format": "wav"},
+            },
         ),
         (
             {"type": "input_audio", "input_audio": {"data": "https://e/a.wav"}},
@@ -328,3 +332,96 @@ def test_usage_with_null_details_and_no_reasoning_tokens() -> None:
         }
     )
     assert usage == {"input_tokens": 5, "output_tokens": 2, "total_tokens": 7}
+
+
+# -- audio content is checked like video content --------------------------------------
+
+WAV = b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00" + bytes(24)
+AUDIO_HEADS = {
+    "audio/wav": WAV,
+    "audio/mpeg": b"ID3\x04\x00\x00" + bytes(40),
+    "audio/flac": b"fLaC\x00\x00\x00\x22" + bytes(40),
+    "audio/ogg": b"OggS\x00\x02" + bytes(40),
+    "audio/aac": b"\xff\xf1\x50\x80" + bytes(40),
+    "audio/mp4": b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00" + bytes(32),
+}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def audio_wire(block: dict[str, Any]) -> dict[str, Any]:
+    part = convert(HumanMessage(content=[block]))["content"][0]
+    assert part["type"] == "input_audio"
+    return dict(part["input_audio"])
+
+
+@pytest.mark.parametrize("mime", sorted(AUDIO_HEADS))
+def test_a_wrong_declared_audio_type_is_corrected_from_the_bytes(mime: str) -> None:
+    wrong = "audio/flac" if mime != "audio/flac" else "audio/wav"
+    data = b64(AUDIO_HEADS[mime])
+    wire = audio_wire({"type": "audio", "base64": data, "mime_type": wrong})
+    assert wire == {"data": f"data:{mime};base64,{data}"}
+
+
+def test_wav_bytes_declared_as_mpeg_go_as_wav_in_every_block_form() -> None:
+    data = b64(WAV)
+    forms = [
+        {"type": "audio", "base64": data, "mime_type": "audio/mpeg"},
+        {"type": "file", "base64": data, "mime_type": "audio/mpeg"},
+        {"type": "audio", "source_type": "base64", "data": data, "mime_type": "audio/mpeg"},
+        {"type": "input_audio", "input_audio": {"data": f"data:audio/mpeg;base64,{data}"}},
+    ]
+    for block in forms:
+        assert audio_wire(block)["data"] == f"data:audio/wav;base64,{data}", block
+
+
+def test_input_audio_keeps_its_format_made_to_agree_with_the_bytes() -> None:
+    data = b64(WAV)
+    assert audio_wire({"type": "input_audio", "input_audio": {"data": data, "format": "wav"}}) == {
+        "data": f"data:audio/wav;base64,{data}",
+        "format": "wav",
+    }
+    wrong = audio_wire({"type": "input_audio", "input_audio": {"data": data, "format": "mp3"}})
+    assert wrong == {"data": f"data:audio/wav;base64,{data}", "format": "wav"}
+    mp3 = b64(AUDIO_HEADS["audio/mpeg"])
+    assert audio_wire({"type": "input_audio", "input_audio": {"data": mp3, "format": "mp3"}}) == {
+        "data": f"data:audio/mpeg;base64,{mp3}",
+        "format": "mp3",
+    }
+
+
+@pytest.mark.parametrize(
+    ("head", "what"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(40), "PNG image"),
+        (b"\xff\xd8\xff\xe0" + bytes(40), "JPEG image"),
+        (b"\x00\x00\x00\x14ftypqt  " + bytes(40), "video"),
+        (b'{"not": "audio"}', "JSON or text"),
+    ],
+)
+def test_bytes_that_are_not_sound_are_refused(head: bytes, what: str) -> None:
+    with pytest.raises(UnsupportedContentError, match=f"declared as audio/wav holds .*{what}"):
+        convert(
+            HumanMessage(content=[{"type": "audio", "base64": b64(head), "mime_type": "audio/wav"}])
+        )
+
+
+def test_bad_base64_audio_is_refused() -> None:
+    with pytest.raises(UnsupportedContentError, match="not valid base64"):
+        audio_wire({"type": "audio", "base64": "@@@@not base64", "mime_type": "audio/wav"})
+
+
+def test_unknown_audio_bytes_keep_their_canonical_declared_type() -> None:
+    data = b64(b"#!AMR\n" + bytes(40))
+    assert audio_wire({"type": "audio", "base64": data, "mime_type": "audio/x-wav"}) == {
+        "data": f"data:audio/wav;base64,{data}"
+    }
+    assert audio_wire({"type": "audio", "base64": data, "mime_type": "audio/amr"}) == {
+        "data": f"data:audio/amr;base64,{data}"
+    }
+
+
+def test_audio_urls_are_not_touched() -> None:
+    assert audio_wire({"type": "audio", "url": "https://e/a.mp3"}) == {"data": "https://e/a.mp3"}
