@@ -59,7 +59,7 @@ class _SQLiteCache:
                     "SELECT response FROM full_llm_cache WHERE prompt = ? AND llm = ? ORDER BY idx",
                     (prompt, llm_string),
                 ).fetchall()
-                return [loads(row[0]) for row in rows] or None
+                return [loads(row[0], allowed_objects="all") for row in rows] or None
 
             def update(self, prompt: str, llm_string: str, return_val: Sequence[Any]) -> None:
                 from langchain_core.load import dumps
@@ -114,14 +114,17 @@ def measure(variant: str, video: Path, other: Path, base_url: str, server: Any) 
     result: dict[str, Any] = {"part_json": len(json.dumps(part))}
 
     database = folder / "checkpoints.sqlite"
-    with sqlite3.connect(database, check_same_thread=False) as connection:
-        agent = create_agent(llm, tools=[], checkpointer=SqliteSaver(connection))
-        config = {"configurable": {"thread_id": "bench"}}
-        replies = []
-        for turn in (first, *(HumanMessage(content=text) for text in FOLLOW_UPS)):
-            state = agent.invoke({"messages": [turn]}, config)
-            replies.append(state["messages"][-1].content)
-    result["checkpoint_bytes"] = database.stat().st_size
+    connection = sqlite3.connect(database, check_same_thread=False)
+    agent = create_agent(llm, tools=[], checkpointer=SqliteSaver(connection))
+    config: Any = {"configurable": {"thread_id": "bench"}}
+    replies = []
+    for turn in (first, *(HumanMessage(content=text) for text in FOLLOW_UPS)):
+        state = agent.invoke({"messages": [turn]}, config)
+        replies.append(state["messages"][-1].content)
+    connection.close()  # SqliteSaver writes ahead to a -wal file; closing merges it
+    result["checkpoint_bytes"] = sum(
+        path.stat().st_size for path in folder.glob("checkpoints.sqlite*")
+    )
     result["replies"] = replies
 
     result["callback_bytes"] = _callback_size(llm, first)
