@@ -37,10 +37,12 @@ __all__ = [
     "AsyncStreamedBody",
     "StreamedBody",
     "abuild_body",
+    "apost_chat",
     "asend_chat_completion",
     "build_body",
     "dumps",
     "has_references",
+    "post_chat",
     "send_chat_completion",
     "wire_order",
     "worth_streaming",
@@ -551,3 +553,58 @@ async def asend_chat_completion(
         stream=stream,
         stream_cls=openai.AsyncStream[ChatCompletionChunk],
     )
+
+
+def post_chat(
+    client: openai.OpenAI,
+    body: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    store: MediaStore | None,
+    *,
+    stream: bool,
+) -> Any:
+    """Send a chat request as ChatMiMo does: the raw response, or the SDK stream.
+
+    A body holding stored or large videos (:func:`worth_streaming`) goes out as a
+    :class:`StreamedBody`; any other through ``chat.completions.create``.
+
+    Args:
+        client: the SDK client.
+        body: the request body.
+        arguments: the same body split into ``create``'s arguments (``extra_body``,
+            ``extra_headers``).
+        store: where ``mimo-media:`` references are read from.
+        stream: whether the answer is streamed.
+
+    Returns:
+        The SDK's raw response (``.http_response``), or its ``Stream`` when ``stream``.
+    """
+    if not worth_streaming(body):
+        completions = client.chat.completions
+        if stream:
+            return completions.create(**arguments)
+        return completions.with_raw_response.create(**arguments)
+    with build_body(body, store) as content:
+        headers = arguments.get("extra_headers")
+        return send_chat_completion(client, content, stream=stream, headers=headers, raw=not stream)
+
+
+async def apost_chat(
+    client: openai.AsyncOpenAI,
+    body: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    store: MediaStore | None,
+    *,
+    stream: bool,
+) -> Any:
+    """Async :func:`post_chat`."""
+    if not worth_streaming(body):
+        completions = client.chat.completions
+        if stream:
+            return await completions.create(**arguments)
+        return await completions.with_raw_response.create(**arguments)
+    with await abuild_body(body, store) as content:
+        headers = arguments.get("extra_headers")
+        return await asend_chat_completion(
+            client, content, stream=stream, headers=headers, raw=not stream
+        )

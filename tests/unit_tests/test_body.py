@@ -480,3 +480,30 @@ def test_extra_headers_and_raw_response(
     assert "authorization" not in headers
     assert headers["api-key"] == "k"
     assert headers["content-length"] == str(len(recorder.bodies[-1]))
+
+
+def test_post_chat_sends_references_streamed_and_the_rest_through_create(
+    store: MediaStore, stored: str
+) -> None:
+    from langchain_mimo_video._body import post_chat
+
+    seen: list[httpx2.Request] = []
+
+    def handler(http_request: httpx2.Request) -> httpx2.Response:
+        seen.append(http_request)
+        return httpx2.Response(200, json=COMPLETION)
+
+    client = openai.OpenAI(
+        api_key="k",
+        base_url="http://mimo.test/v1",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(handler)),
+    )
+    with_reference = request(video_part(REFERENCE_PREFIX + stored))
+    plain = request(video_part("https://example.com/a.mp4"))
+    for body in (with_reference, plain):
+        core = {key: body[key] for key in ("model", "messages")}
+        extra = {key: value for key, value in body.items() if key not in core}
+        raw = post_chat(client, body, {**core, "extra_body": extra}, store, stream=False)
+        assert json.loads(raw.http_response.content)["choices"][0]["message"]["content"]
+    assert seen[0].read() == expected(with_reference, store)
+    assert seen[1].read() == dumps(wire_order(plain))
