@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_mimo_video.errors import MiMoError
+from langchain_mimo_video.errors import MiMoError, TokenLimitError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
 from langchain_mimo_video.tokens import (
     ModelPrice,
@@ -157,6 +157,50 @@ def estimate_request(
     for tool in tools or []:
         text += estimate_text_tokens(str(tool))
     return RequestEstimate(text, video, audio, videos, unmeasured)
+
+
+def check_token_limit(
+    body: Mapping[str, Any], limit: int, *, allow_private_network: bool = True
+) -> None:
+    """The ``max_input_tokens`` guard: estimate a request body, refuse it if over ``limit``.
+
+    Probes the body's videos (files, data and URLs), so this is I/O; ``ChatMiMo`` runs it
+    after building the body and before sending it.
+
+    Raises:
+        TokenLimitError: if the estimate is over ``limit``, with advice that fits it.
+
+    """
+    estimate = estimate_request(
+        body["messages"], body.get("tools"), allow_private_network=allow_private_network
+    )
+    if estimate.input_tokens > limit:
+        raise token_limit_error(estimate, limit)
+
+
+def token_limit_error(estimate: RequestEstimate, limit: int) -> TokenLimitError:
+    """The error for a request over ``max_input_tokens``, with advice that fits it."""
+    advice = "shorten the text"
+    if estimate.videos:
+        longest = max(estimate.videos, key=lambda video: video.tokens.total)
+        steps = [
+            f"lower fps (the largest video, {longest.duration:.0f} s at fps {longest.fps:g}, "
+            f"costs {longest.tokens.total} tokens)"
+        ]
+        if longest.media_resolution != DEFAULT_MEDIA_RESOLUTION:
+            steps.append(f"use media_resolution={DEFAULT_MEDIA_RESOLUTION!r}")
+        steps.append(
+            "or send a shorter clip (VideoLoader.load(..., start=..., end=...)) or segments "
+            "(VideoLoader.split)"
+        )
+        advice = ", ".join(steps)
+    return TokenLimitError(
+        f"This request is estimated at {estimate.input_tokens} input tokens "
+        f"({estimate.video_tokens} video, {estimate.audio_tokens} audio, about "
+        f"{estimate.text_tokens} text), over max_input_tokens={limit}. To fit, {advice}.",
+        estimated=estimate.input_tokens,
+        limit=limit,
+    )
 
 
 def _short(url: str) -> str:

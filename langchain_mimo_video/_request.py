@@ -2,8 +2,8 @@
 
 What a model can take (media parts, ``reasoning_effort``, retired names) is checked here
 against the data in ``data/_profiles`` and ``limits``, before anything is sent. The
-``max_input_tokens`` guard, which probes videos, is a separate step (``ChatMiMo``'s
-``_check_token_limit``).
+``max_input_tokens`` guard, which probes videos, is a separate step
+(``_estimate.check_token_limit``).
 """
 
 from __future__ import annotations
@@ -15,21 +15,19 @@ from typing import Any, Final
 
 import openai
 
-from langchain_mimo_video._estimate import RequestEstimate
 from langchain_mimo_video.data._profiles import get_retirement, media_inputs
 from langchain_mimo_video.errors import (
     InvalidArgumentError,
     RetiredModelWarning,
-    TokenLimitError,
     UnsupportedContentError,
 )
-from langchain_mimo_video.limits import DEFAULT_MEDIA_RESOLUTION, REASONING_EFFORTS
+from langchain_mimo_video.limits import REASONING_EFFORTS
 
 __all__ = [
+    "build_body",
     "check_media_for_model",
     "check_reasoning_effort",
     "sdk_arguments",
-    "token_limit_error",
     "warn_if_retired",
 ]
 
@@ -101,6 +99,57 @@ def check_media_for_model(model: str, messages: Sequence[Mapping[str, Any]]) -> 
                 )
 
 
+def build_body(
+    params: dict[str, Any],
+    messages: list[dict[str, Any]],
+    *,
+    stop: list[str] | None,
+    stream: bool,
+    stream_usage: bool,
+    thinking: bool | None,
+    extra_body: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The exact JSON body of a chat-completions request, checked.
+
+    Args:
+        params: the model's default parameters merged with the call's keyword arguments.
+        messages: the wire messages (``_messages.messages_to_mimo``).
+        stop: the call's stop sequences, if any.
+        stream: whether the request streams.
+        stream_usage: the model's default for asking a usage chunk when streaming.
+        thinking: the model's default reasoning switch.
+        extra_body: fields merged in last.
+
+    Raises:
+        InvalidArgumentError: for a ``reasoning_effort`` MiMo does not take.
+        UnsupportedContentError: for media parts sent to a text-only model.
+
+    """
+    params = dict(params)
+    body: dict[str, Any] = {"model": params.pop("model"), "messages": messages}
+    stream_usage = params.pop("stream_usage", stream_usage)
+    params.pop("probe_private_urls", None)  # for the token guard, not the body
+    thinking = params.pop("thinking", thinking)
+    if "max_tokens" in params:  # the LangChain name, accepted per call too
+        params["max_completion_tokens"] = params.pop("max_tokens")
+    if stop is not None:
+        params["stop"] = stop
+    body.update(params)
+    if stream:
+        body["stream"] = True
+        if stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    if thinking is not None:
+        body["thinking"] = {"type": "enabled" if thinking else "disabled"}
+    if extra_body:
+        body.update(extra_body)
+    check_reasoning_effort(body.get("reasoning_effort"))
+    model = str(body["model"])
+    warn_if_retired(model)
+    check_media_for_model(model, body["messages"])
+    return body
+
+
 def sdk_arguments(body: Mapping[str, Any], auth_header: str) -> dict[str, Any]:
     """Split a body into the SDK's ``create`` arguments.
 
@@ -115,28 +164,3 @@ def sdk_arguments(body: Mapping[str, Any], auth_header: str) -> dict[str, Any]:
     if auth_header == "api-key":
         arguments["extra_headers"] = {"Authorization": openai.Omit()}
     return arguments
-
-
-def token_limit_error(estimate: RequestEstimate, limit: int) -> TokenLimitError:
-    """The error for a request over ``max_input_tokens``, with advice that fits it."""
-    advice = "shorten the text"
-    if estimate.videos:
-        longest = max(estimate.videos, key=lambda video: video.tokens.total)
-        steps = [
-            f"lower fps (the largest video, {longest.duration:.0f} s at fps {longest.fps:g}, "
-            f"costs {longest.tokens.total} tokens)"
-        ]
-        if longest.media_resolution != DEFAULT_MEDIA_RESOLUTION:
-            steps.append(f"use media_resolution={DEFAULT_MEDIA_RESOLUTION!r}")
-        steps.append(
-            "or send a shorter clip (VideoLoader.load(..., start=..., end=...)) or segments "
-            "(VideoLoader.split)"
-        )
-        advice = ", ".join(steps)
-    return TokenLimitError(
-        f"This request is estimated at {estimate.input_tokens} input tokens "
-        f"({estimate.video_tokens} video, {estimate.audio_tokens} audio, about "
-        f"{estimate.text_tokens} text), over max_input_tokens={limit}. To fit, {advice}.",
-        estimated=estimate.input_tokens,
-        limit=limit,
-    )

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from operator import itemgetter
 from typing import Any, Literal
 
 import openai
-from langchain_core.callbacks import (
-    AsyncCallbackManagerForLLMRun,
-    CallbackManagerForLLMRun,
-)
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import (
     BaseChatModel,
@@ -20,18 +16,11 @@ from langchain_core.language_models.chat_models import (
 )
 from langchain_core.language_models.model_profile import ModelProfile
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
-from langchain_core.output_parsers.base import OutputParserLike
-from langchain_core.output_parsers.openai_tools import (
-    JsonOutputKeyToolsParser,
-    PydanticToolsParser,
-)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
-from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -44,13 +33,13 @@ from pydantic import (
 
 from langchain_mimo_video._api_errors import mimo_errors
 from langchain_mimo_video._arguments import check_arguments
-from langchain_mimo_video._estimate import RequestEstimate, estimate_request
+from langchain_mimo_video._clients import ClientCache, client_kwargs
+from langchain_mimo_video._estimate import RequestEstimate, check_token_limit, estimate_request
 from langchain_mimo_video._messages import PROVIDER, messages_to_mimo
 from langchain_mimo_video._request import (
-    check_media_for_model,
+    build_body,
     check_reasoning_effort,
     sdk_arguments,
-    token_limit_error,
     warn_if_retired,
 )
 from langchain_mimo_video._responses import (
@@ -61,41 +50,17 @@ from langchain_mimo_video._responses import (
     iter_chunks,
     parse_completion,
 )
+from langchain_mimo_video._structured import StructuredMethod, structured_output
+from langchain_mimo_video._structured import tool_choice as choose_tool
 from langchain_mimo_video.data._profiles import get_profile
-from langchain_mimo_video.errors import InvalidArgumentError, MissingAPIKeyError
+from langchain_mimo_video.errors import MissingAPIKeyError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, ReasoningEffort
-from langchain_mimo_video.video import (
-    VideoDefaults,
-    validate_fps,
-    validate_media_resolution,
-)
+from langchain_mimo_video.video import VideoDefaults, validate_fps, validate_media_resolution
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "ChatMiMo"]
 
 DEFAULT_BASE_URL = "https://api.xiaomimimo.com/v1"
 DEFAULT_MODEL = "mimo-v2.5"
-
-
-class _ClientCache:
-    """Holds the lazily built SDK clients; copies and pickles start empty.
-
-    SDK clients own connection pools and locks, which cannot be pickled or deep-copied.
-    Keeping them here lets a ``ChatMiMo`` travel to worker processes and be copied; the
-    copy builds its own clients on first use.
-    """
-
-    def __init__(self) -> None:
-        self.sync: openai.OpenAI | None = None
-        self.async_: openai.AsyncOpenAI | None = None
-        # The event loop the async client's connections belong to.
-        self.async_loop: asyncio.AbstractEventLoop | None = None
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> _ClientCache:
-        return _ClientCache()
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
 
 
 class ChatMiMo(BaseChatModel):
@@ -271,7 +236,7 @@ class ChatMiMo(BaseChatModel):
     http_async_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx2.AsyncClient`` for the async SDK client."""
 
-    _clients: _ClientCache = PrivateAttr(default_factory=_ClientCache)
+    _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
     # -- validation ------------------------------------------------------------
 
@@ -356,43 +321,37 @@ class ChatMiMo(BaseChatModel):
     # -- clients -----------------------------------------------------------------
 
     def _key(self) -> str:
-        if self.api_key is None or not self.api_key.get_secret_value():
+        if not self.has_api_key:
             raise MissingAPIKeyError(
                 "No MiMo API key: set the MIMO_API_KEY environment variable or pass "
                 "api_key=... to ChatMiMo. Token Plan keys (tp-...) also need their regional "
                 "MIMO_BASE_URL, e.g. https://token-plan-cn.xiaomimimo.com/v1."
             )
+        assert self.api_key is not None
         return self.api_key.get_secret_value()
 
     def _secret(self) -> str | None:
         return self.api_key.get_secret_value() if self.api_key is not None else None
 
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key is configured (``api_key=`` or ``MIMO_API_KEY``); nothing is sent."""
+        return self.api_key is not None and bool(self.api_key.get_secret_value())
+
     def _client_kwargs(self) -> dict[str, Any]:
-        key = self._key()
-        # MiMo documents both auth headers. The SDK sends Bearer; the key goes once unless
-        # asked otherwise (see _sdk_arguments for dropping Bearer).
-        headers = dict(self.default_headers or {})
-        if self.auth_header in ("api-key", "both"):
-            headers["api-key"] = key
-        kwargs: dict[str, Any] = {
-            "api_key": key,
-            "base_url": self.base_url,
-            "max_retries": self.max_retries,
-            "default_headers": headers,
-        }
-        if self.timeout is not None:
-            kwargs["timeout"] = self.timeout
-        return kwargs
+        return client_kwargs(
+            key=self._key(),
+            base_url=self.base_url,
+            max_retries=self.max_retries,
+            timeout=self.timeout,
+            default_headers=self.default_headers,
+            auth_header=self.auth_header,
+        )
 
     @property
     def client(self) -> openai.OpenAI:
         """The sync openai SDK client, built on first use."""
-        if self._clients.sync is None:
-            kwargs = self._client_kwargs()
-            if self.http_client is not None:
-                kwargs["http_client"] = self.http_client
-            self._clients.sync = openai.OpenAI(**kwargs)
-        return self._clients.sync
+        return self._clients.sync_client(self._client_kwargs, self.http_client)
 
     @property
     def async_client(self) -> openai.AsyncOpenAI:
@@ -401,21 +360,7 @@ class ChatMiMo(BaseChatModel):
         Its connection pool belongs to the loop it was used in, so a model used from
         several ``asyncio.run`` calls gets a fresh client in each new loop.
         """
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        cached = self._clients.async_
-        stale = loop is not None and self._clients.async_loop not in (None, loop)
-        if cached is None or (stale and self.http_async_client is None):
-            kwargs = self._client_kwargs()
-            if self.http_async_client is not None:
-                kwargs["http_client"] = self.http_async_client
-            self._clients.async_ = openai.AsyncOpenAI(**kwargs)
-        if loop is not None:
-            self._clients.async_loop = loop
-        assert self._clients.async_ is not None
-        return self._clients.async_
+        return self._clients.async_client(self._client_kwargs, self.http_async_client)
 
     # -- request -----------------------------------------------------------------
 
@@ -454,32 +399,15 @@ class ChatMiMo(BaseChatModel):
         client is touched, so a bad request fails without being sent. The
         ``max_input_tokens`` guard, which probes videos, is a separate step.
         """
-        params = {**self._default_params, **kwargs}
-        body: dict[str, Any] = {
-            "model": params.pop("model", self.model_name),
-            "messages": messages_to_mimo(messages, self.video_defaults),
-        }
-        stream_usage = params.pop("stream_usage", self.stream_usage)
-        params.pop("probe_private_urls", None)  # for the token guard, not the body
-        thinking = params.pop("thinking", self.thinking)
-        if "max_tokens" in params:  # the LangChain name, accepted per call too
-            params["max_completion_tokens"] = params.pop("max_tokens")
-        if stop is not None:
-            params["stop"] = stop
-        body.update(params)
-        if stream:
-            body["stream"] = True
-            if stream_usage:
-                body["stream_options"] = {"include_usage": True}
-        if thinking is not None:
-            body["thinking"] = {"type": "enabled" if thinking else "disabled"}
-        if self.extra_body:
-            body.update(self.extra_body)
-        check_reasoning_effort(body.get("reasoning_effort"))
-        model = str(body["model"])
-        warn_if_retired(model)
-        check_media_for_model(model, body["messages"])
-        return body
+        return build_body(
+            {**self._default_params, **kwargs},
+            messages_to_mimo(messages, self.video_defaults),
+            stop=stop,
+            stream=stream,
+            stream_usage=self.stream_usage,
+            thinking=self.thinking,
+            extra_body=self.extra_body,
+        )
 
     def _check_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
         """The ``max_input_tokens`` guard: probe the request's videos, refuse if over.
@@ -488,16 +416,12 @@ class ChatMiMo(BaseChatModel):
             TokenLimitError: if the estimate is over ``max_input_tokens``.
 
         """
-        limit = self.max_input_tokens
-        if limit is None:
-            return
-        estimate = estimate_request(
-            body["messages"],
-            body.get("tools"),
-            allow_private_network=kwargs.get("probe_private_urls", self.probe_private_urls),
-        )
-        if estimate.input_tokens > limit:
-            raise token_limit_error(estimate, limit)
+        if self.max_input_tokens is not None:
+            check_token_limit(
+                body,
+                self.max_input_tokens,
+                allow_private_network=kwargs.get("probe_private_urls", self.probe_private_urls),
+            )
 
     async def _acheck_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
         if self.max_input_tokens is not None:
@@ -666,14 +590,14 @@ class ChatMiMo(BaseChatModel):
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         names = [tool["function"]["name"] for tool in formatted if "function" in tool]
         if tool_choice is not None and tool_choice is not False:
-            kwargs["tool_choice"] = _tool_choice(tool_choice, names)
+            kwargs["tool_choice"] = choose_tool(tool_choice, names)
         return super().bind(tools=formatted, **kwargs)
 
     def with_structured_output(
         self,
         schema: dict[str, Any] | type | None = None,
         *,
-        method: Literal["function_calling", "json_mode", "json_schema"] = "function_calling",
+        method: StructuredMethod = "function_calling",
         include_raw: bool = False,
         strict: bool | None = None,
         **kwargs: Any,
@@ -691,88 +615,4 @@ class ChatMiMo(BaseChatModel):
             strict: passed to the tool schema.
             **kwargs: not accepted; present for signature compatibility.
         """
-        if kwargs:
-            raise InvalidArgumentError(
-                f"with_structured_output() takes no argument(s) {sorted(kwargs)}; it accepts "
-                "schema, method, include_raw and strict."
-            )
-        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
-        parser: OutputParserLike[Any]
-        if method in ("function_calling", "json_schema"):
-            if schema is None:
-                raise InvalidArgumentError(
-                    f"method={method!r} needs a schema: pass a Pydantic class, a TypedDict or "
-                    "a JSON schema."
-                )
-            tool = convert_to_openai_tool(schema, strict=strict)
-            name = tool["function"]["name"]
-            llm = self.bind_tools(
-                [tool],
-                tool_choice=name,
-                strict=strict,
-                ls_structured_output_format={
-                    "kwargs": {"method": method, "strict": strict},
-                    "schema": tool,
-                },
-            )
-            if is_pydantic:
-                parser = PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
-            else:
-                parser = JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-        elif method == "json_mode":
-            llm = self.bind(
-                response_format={"type": "json_object"},
-                ls_structured_output_format={
-                    "kwargs": {"method": method},
-                    "schema": schema,
-                },
-            )
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-                if is_pydantic
-                else JsonOutputParser()
-            )
-        else:
-            raise InvalidArgumentError(
-                f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
-            )
-        if not include_raw:
-            return llm | parser
-        parse = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-        )
-        fallback = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parse.with_fallbacks(
-            [fallback], exception_key="parsing_error"
-        )
-
-
-# ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-
-def _tool_choice(choice: dict[str, Any] | str | bool, names: list[str]) -> dict[str, Any] | str:
-    if isinstance(choice, dict):
-        return choice
-    if choice is True:
-        if len(names) != 1:
-            raise InvalidArgumentError(
-                f"tool_choice=True needs exactly one tool, got {len(names)}; name the tool."
-            )
-        choice = names[0]
-    if choice in ("auto", "none", "required"):
-        return choice
-    if choice == "any":
-        return "required"
-    if isinstance(choice, str):
-        if choice not in names:
-            raise InvalidArgumentError(
-                f"tool_choice={choice!r} is not one of the bound tools {names}; name one of "
-                "them, or use 'auto', 'none' or 'required'."
-            )
-        return {"type": "function", "function": {"name": choice}}
-    raise InvalidArgumentError(
-        f"Unsupported tool_choice {choice!r}: use 'auto', 'none', 'required' / 'any', a "
-        "tool's name, True (the only tool) or an OpenAI tool_choice dict."
-    )
+        return structured_output(self, schema, method, include_raw, strict, kwargs)

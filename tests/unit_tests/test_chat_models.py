@@ -1140,3 +1140,15 @@ def test_probe_and_estimates_import_from_the_top_level_lazily_without_pyav() -> 
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_has_api_key_answers_without_raising_or_sending(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    assert make_model(fake).has_api_key is True
+    assert ChatMiMo(**fake.clients()).has_api_key is False
+    assert ChatMiMo(api_key="", **fake.clients()).has_api_key is False
+    monkeypatch.setenv("MIMO_API_KEY", "sk-from-the-environment")
+    assert ChatMiMo().has_api_key is True
+    assert fake.seen == []
