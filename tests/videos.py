@@ -164,3 +164,18 @@ def video_bytes(**kwargs: object) -> bytes:
     buffer = io.BytesIO()
     write_video(buffer, **kwargs)  # type: ignore[arg-type]
     return buffer.getvalue()
+
+
+def audio_only_mp4() -> bytes:
+    """An MP4 holding one AAC frame (1024 samples at 16 kHz) and no video stream."""
+    buffer = io.BytesIO()
+    with av.open(buffer, mode="w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+        )
+        frame.sample_rate, frame.pts = 16000, 0
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            out.mux(packet)
+    return buffer.getvalue()

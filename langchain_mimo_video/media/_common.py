@@ -83,21 +83,9 @@ def local_path(source: str | os.PathLike[str]) -> Path:
     return path
 
 
-#: The MP4 family declares every track in its header, so FFmpeg need not read (and
-#: decode) media to learn the streams; for the other containers it may.
-_HEADER_DECLARES_TRACKS: Final = (b"ftyp", b"moov")
-
-
-def open_container(av: Any, file: Any, label: str, *, head: bytes = b"") -> Any:
-    """Open ``file`` with PyAV; ``head`` (its first bytes) may let the open read less.
-
-    For an MP4 or MOV (``head`` says so) the stream probe that decodes the first frames
-    is skipped: the header describes the tracks, and callers that need a frame decode it
-    themselves, so it is decoded once instead of twice.
-    """
-    options = {"probesize": "32"} if head[4:8] in _HEADER_DECLARES_TRACKS else None
+def open_container(av: Any, file: Any, label: str) -> Any:
     try:
-        return av.open(file, mode="r", metadata_errors="ignore", options=options)
+        return av.open(file, mode="r", metadata_errors="ignore")
     except MiMoError:
         raise
     except (av.FFmpegError, ValueError, OSError, TypeError) as err:

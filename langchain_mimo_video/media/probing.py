@@ -320,7 +320,7 @@ def check_decodable(source: VideoSource) -> VideoInfo:
 
     """
     av = import_av()
-    with _opened(av, source, 30.0, True, quick=True) as (container, counter, size, label):
+    with _opened(av, source, 30.0, True) as (container, counter, size, label):
         return _probe_open(
             av, container, size=size, counter=counter, label=label, require_frame=True
         )
@@ -365,12 +365,9 @@ def probe_audio_duration(
 
 @contextlib.contextmanager
 def _opened(
-    av: Any, source: VideoSource, timeout: float, allow_private_network: bool, quick: bool = False
+    av: Any, source: VideoSource, timeout: float, allow_private_network: bool
 ) -> Iterator[tuple[Any, Any, int | None, str]]:
-    """Open any supported source; yield (container, byte counter, size, label).
-
-    ``quick``: skip FFmpeg's stream probe for MP4/MOV (see ``open_container``).
-    """
+    """Open any supported source; yield (container, byte counter, size, label)."""
     if isinstance(source, str) and is_url(source):
         if not allow_private_network:
             check_public_url(source)
@@ -385,16 +382,13 @@ def _opened(
     elif isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         counter = CountingReader(io.BytesIO(data))
-        head = data[:8] if quick else b""
-        with open_container(av, counter, "The bytes", head=head) as container:
+        with open_container(av, counter, "The bytes") as container:
             yield container, counter, len(data), "The bytes"
     elif isinstance(source, str | os.PathLike):
         path = local_path(source)
         with path.open("rb") as raw:
-            head = raw.read(8) if quick else b""
-            raw.seek(0)
             counter = CountingReader(raw)
-            with open_container(av, counter, str(path), head=head) as container:
+            with open_container(av, counter, str(path)) as container:
                 yield container, counter, path.stat().st_size, str(path)
     elif hasattr(source, "read"):
         refusal = text_mode_error(source, "The file object")

@@ -7,6 +7,7 @@ import random
 import socket
 import struct
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,7 +46,7 @@ from langchain_mimo_video.media import probing as probe_module
 from langchain_mimo_video.media import transcode as transcode_module
 from langchain_mimo_video.tokens import estimate_video_tokens, explain_video_tokens, frame_size
 from tests.corpus import CORPUS, build
-from tests.videos import make_video, video_bytes
+from tests.videos import audio_only_mp4, make_video, video_bytes
 
 LOCAL = pytest.mark.allow_hosts(["127.0.0.1"])
 
@@ -218,15 +219,7 @@ def test_probe_errors(tmp_path: Path) -> None:
 
 def test_probe_rejects_audio_only_file(tmp_path: Path) -> None:
     path = tmp_path / "tone.m4a"
-    with av.open(str(path), mode="w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=16000)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(
-            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
-        )
-        frame.sample_rate, frame.pts = 16000, 0
-        for packet in [*stream.encode(frame), *stream.encode()]:
-            out.mux(packet)
+    path.write_bytes(audio_only_mp4())
     with pytest.raises(VideoSourceError, match="no video stream"):
         probe(path)
     # ... but its sound can be measured: one AAC frame of 1024 samples at 16 kHz.
@@ -929,3 +922,19 @@ def test_plan_segments_refuses_absurd_counts() -> None:
 def test_probe_refuses_text_mode_file_objects(vids: dict[str, Path], make: Any) -> None:
     with make(vids["small"]) as file, pytest.raises(VideoSourceError, match="binary mode"):
         probe(file)
+
+
+def test_encoder_grid_is_not_listed_up_front() -> None:
+    # An 11-day range at 60 fps is 57 million slots; the grid used to be a list of them.
+    plan = _encoder.EncodePlan(
+        start=0.0, duration_us=10**12, width=64, height=48, rate=Fraction(60), crf=30
+    )
+    tracemalloc.start()
+    with av.open(io.BytesIO(), mode="w", format="mp4") as out:
+        sink = _encoder._VideoSink(av, out, plan)
+        _, peak = tracemalloc.get_traced_memory()
+        assert sink._duration_at(0) == round(1e6 / 60)
+        assert sink._duration_at(sink._slot(sink._count - 1)) > 0
+        assert sink._duration_at(1) is None  # not a slot start
+    tracemalloc.stop()
+    assert peak < 1_000_000

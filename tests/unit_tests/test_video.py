@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 import pytest
 from langchain_core.messages.content import create_video_block
 
@@ -40,7 +39,7 @@ from langchain_mimo_video.video import (
     video_part_from_block,
 )
 from tests.corpus import CORPUS, build
-from tests.videos import make_video, video_bytes
+from tests.videos import audio_only_mp4, make_video, video_bytes
 
 DEFAULTS = VideoDefaults()
 URL = "https://example.com/clip.mp4"
@@ -579,27 +578,13 @@ def _mp4_cut_short(tmp_path: Path) -> bytes:
     return data[: data.find(b"moov") - 4]
 
 
-def _audio_only_mp4() -> bytes:
-    buffer = io.BytesIO()
-    with av.open(buffer, mode="w", format="mp4") as out:
-        stream = out.add_stream("aac", rate=16000)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(
-            np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
-        )
-        frame.sample_rate, frame.pts = 16000, 0
-        for packet in [*stream.encode(frame), *stream.encode()]:
-            out.mux(packet)
-    return buffer.getvalue()
-
-
 HOSTILE = {
     "ftyp-then-garbage": (
         lambda tmp: b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 40,
         "not a video PyAV can read",
     ),
     "moov-at-end-cut-short": (_mp4_cut_short, "not a video PyAV can read"),
-    "audio-only-mp4": (lambda tmp: _audio_only_mp4(), "no video stream"),
+    "audio-only-mp4": (lambda tmp: audio_only_mp4(), "no video stream"),
 }
 
 
