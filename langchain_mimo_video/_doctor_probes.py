@@ -337,10 +337,17 @@ class Prober:
             params["default_headers"] = {"api-key": self.key}
         return ChatMiMo(**params)
 
-    def invoke(self, messages: Sequence[BaseMessage], **options: Any) -> Outcome:
+    def invoke(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        tools: Sequence[dict[str, Any]] | None = None,
+        **options: Any,
+    ) -> Outcome:
         """Send ``messages`` with ChatMiMo; errors become the outcome's status and detail."""
         try:
-            message = self.chat_model(**options).invoke(messages)
+            model = self.chat_model(**options)
+            message = (model.bind_tools(tools) if tools else model).invoke(messages)
         except Exception as error:  # every failure is something to report, not to raise
             status = getattr(error, "status_code", None)
             detail = getattr(error, "param", None) or error_detail(getattr(error, "body", None))

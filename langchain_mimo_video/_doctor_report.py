@@ -99,7 +99,7 @@ def findings(plan: _Plan, outcomes: dict[str, Outcome]) -> list[Finding]:
     own, empty, missing = (outcomes[f"reasoning.{v}"] for v in ("own", "empty", "missing"))
     add(
         "reasoning.own",
-        "a tool-call turn passing back its reasoning_content is accepted",
+        "a tool-call turn ChatMiMo passes back with its reasoning_content is accepted",
         own,
         own.ok,
     )

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from langchain_mimo_video._doctor_probes import (
     CLIPS,
@@ -337,11 +337,30 @@ class _Plan:
         self._video("media_resolution.max", "clip a at media_resolution max", messages)
 
     def _reasoning_probes(self) -> None:
-        for variant, reasoning in (
-            ("own", "I will look up the weather."),
-            ("empty", ""),
-            ("missing", None),
-        ):
+        # Its own reasoning goes back the package's way: an AIMessage of this package's
+        # making, through ChatMiMo. "" and a missing field are raw: ChatMiMo sends neither.
+        question = "What is the weather in Paris?"
+        history: list[BaseMessage] = [
+            HumanMessage(content=question),
+            AIMessage(
+                content="",
+                tool_calls=[{"name": "get_weather", "args": {"location": "Paris"}, "id": "call_1"}],
+                additional_kwargs={"reasoning_content": "I will look up the weather."},
+                response_metadata={"model_provider": "mimo"},
+            ),
+            ToolMessage(content="sunny", tool_call_id="call_1"),
+        ]
+        text = self.prober.estimate(history)[0]
+        self._add(
+            Request(
+                "reasoning.own",
+                "thinking-mode history passed back by ChatMiMo, with its reasoning",
+                lambda: self.prober.invoke(history, tools=[_WEATHER], thinking=True, max_tokens=16),
+                text,
+                output_cap=16,
+            )
+        )
+        for variant, reasoning in (("empty", ""), ("missing", None)):
             assistant: dict[str, Any] = {
                 "role": "assistant",
                 "content": "",
@@ -358,7 +377,7 @@ class _Plan:
             body = {
                 "model": self.model,
                 "messages": [
-                    {"role": "user", "content": "What is the weather in Paris?"},
+                    {"role": "user", "content": question},
                     assistant,
                     {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
                 ],
@@ -514,7 +533,7 @@ class _Plan:
 
 def _with_effort(prober: Prober, messages: list[BaseMessage], effort: str) -> Callable[[], Outcome]:
     """Send ``messages`` through ChatMiMo with ``reasoning_effort`` (thinking left default)."""
-    options = {"model_kwargs": {"reasoning_effort": effort}, "thinking": None}
+    options: dict[str, Any] = {"model_kwargs": {"reasoning_effort": effort}, "thinking": None}
     return lambda: prober.invoke(messages, max_tokens=8, **options)
 
 

@@ -133,6 +133,16 @@ def test_default_server_every_assumption_holds(runs: Runs) -> None:
     }
     assert {p: run.finding(p)["behaviour"] for p in expected} == expected
     assert run.finding("models.listed")["details"]["omni_listed"] is True
+    # The three pass-back variants reached the server as planned (ChatMiMo sent its own).
+    turns = [
+        r.body["messages"][1] for r in run.server.chat_requests if len(r.body["messages"]) == 3
+    ]
+    assert [t.get("reasoning_content", "<missing>") for t in turns] == [
+        "I will look up the weather.",
+        "",
+        "<missing>",
+    ]
+    assert all(t["tool_calls"][0]["function"]["name"] == "get_weather" for t in turns)
 
 
 def test_the_cost_shown_equals_the_reported_usage(runs: Runs) -> None:
