@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_mimo_video._doctor_probes import CLIPS, Outcome, predicted_tokens
 
 if TYPE_CHECKING:
-    from langchain_mimo_video.doctor import Finding, _Plan
+    from langchain_mimo_video._doctor_plan import Plan
 
-__all__ = ["findings"]
+__all__ = ["Finding", "findings"]
 
 _DURATIONS = ("video_stream", "container", "audio_stream")
+
+
+@dataclass
+class Finding:
+    """One line of the report.
+
+    Attributes:
+        probe: the probe's name, e.g. ``"stream.usage"``.
+        assumption: what the package assumes (empty when it assumes nothing).
+        observed: what the API did, in words.
+        behaviour: a short name for what the API did (``"accepted"``, ``"finish"``, ...).
+        agrees: whether the assumption held; None when the package assumes nothing.
+        details: figures behind it (estimates, reported usage, listed models).
+    """
+
+    probe: str
+    assumption: str
+    observed: str
+    behaviour: str
+    agrees: bool | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 _EFFORTS = ("low", "medium", "high")
 
 
@@ -28,10 +52,8 @@ def _accepted(outcome: Outcome) -> str:
     return "accepted" if outcome.ok else "refused" if outcome.status else "no answer"
 
 
-def findings(plan: _Plan, outcomes: dict[str, Outcome]) -> list[Finding]:
+def findings(plan: Plan, outcomes: dict[str, Outcome]) -> list[Finding]:
     """The report's findings, in the order of the issue's probes."""
-    from langchain_mimo_video.doctor import Finding
-
     found: list[Finding] = []
 
     def add(
@@ -202,7 +224,7 @@ _FRAMES = {
 }
 
 
-def _token_findings(plan: _Plan, outcomes: dict[str, Outcome], finding: Any) -> list[Any]:
+def _token_findings(plan: Plan, outcomes: dict[str, Outcome], finding: Any) -> list[Any]:
     """Our estimate vs the reported figures, and which hypotheses explain the figures."""
     rows = []
     by_probe = {r.probe: r for r in plan.requests}
@@ -306,7 +328,7 @@ def _token_findings(plan: _Plan, outcomes: dict[str, Outcome], finding: Any) -> 
 
 
 def _predict(
-    plan: _Plan, row: dict[str, Any], vision_by: str, audio_by: str, special: bool
+    plan: Plan, row: dict[str, Any], vision_by: str, audio_by: str, special: bool
 ) -> tuple[int, int]:
     spec = next(s for s in CLIPS if s.name == row["clip"])
     return predicted_tokens(
