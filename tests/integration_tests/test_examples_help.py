@@ -39,6 +39,7 @@ def test_every_example_is_covered() -> None:
         "local_file_fit_clip.py",
         "quickstart.py",
         "rag_video_library.py",
+        "ray_describe.py",
         "stream_reasoning.py",
     ]
 
@@ -88,6 +89,7 @@ def _no_key_argv(tmp_path: Path) -> dict[str, list[str]]:
             "0",
         ],
         "agent_watch_video.py": ["kitten.mp4", "--allow-dir", str(VIDEOS)],
+        "ray_describe.py": [str(VIDEOS / "clip.mov"), "-o", str(tmp_path / "out.jsonl")],
     }
 
 
