@@ -13,6 +13,9 @@ which is how an answer is matched to its prompt.
 from __future__ import annotations
 
 import asyncio
+import http.server
+import json
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -25,13 +28,20 @@ from langchain_core.exceptions import (
     ModelAuthenticationError,
     ModelConnectionError,
     ModelError,
+    ModelInvalidRequestError,
     ModelPermissionDeniedError,
     ModelRateLimitError,
     ModelTimeoutError,
 )
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from langchain_mimo_video import ChatMiMo, MiMoStatusError, StreamInterruptedError
+from langchain_mimo_video import (
+    ChatMiMo,
+    MiMoContentFilteredError,
+    MiMoResponseError,
+    MiMoStatusError,
+    StreamInterruptedError,
+)
 from tests.mimo_server import MiMoContractServer
 from tests.mimo_server.server import RecordedRequest
 
@@ -431,3 +441,134 @@ async def test_async_concurrent_calls_with_faults_each_get_their_own_answer(
         assert answers(reply, prompt)
     assert len(server.chat_requests) == len(PROMPTS) + 2
     assert_each_prompt_answered_once(server)
+
+
+# -- hostile servers: answers that break the contract, over a real socket --------------------
+
+
+class HostileServer:
+    """A loopback server that answers every POST with the next canned (status, type, body)."""
+
+    def __init__(self) -> None:
+        self.answers: list[tuple[int, str, bytes]] = []
+        self.requests = 0
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                status, content_type, body = owner.answers[
+                    min(owner.requests, len(owner.answers) - 1)
+                ]
+                owner.requests += 1
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileServer]:
+    server = HostileServer()
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+    server.thread.join(timeout=5)
+
+
+def sse_event(payload: str) -> bytes:
+    return f"data: {payload}\n\n".encode()
+
+
+START = sse_event(
+    json.dumps(
+        {
+            "id": "1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "mimo-v2.5",
+            "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": None}],
+        }
+    )
+)
+BROKEN_ANSWERS: dict[str, tuple[int, str, bytes]] = {
+    "html-200": (200, "text/html", b"<html><body>Sign in to the portal</body></html>"),
+    "invalid-json": (200, "application/json", b'{"choices": [{"message": '),
+    "empty-object": (200, "application/json", b"{}"),
+    "no-choices": (200, "application/json", b'{"choices": []}'),
+    "error-in-200": (200, "application/json", b'{"error": {"code": "500", "message": "upstream"}}'),
+    "null": (200, "application/json", b"null"),
+    "list": (200, "application/json", b"[]"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_ANSWERS))
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_a_broken_answer_is_one_documented_error(
+    hostile: HostileServer, pauses: list[float], kind: str, mode: str
+) -> None:
+    hostile.answers.append(BROKEN_ANSWERS[kind])
+    llm = ChatMiMo(api_key="hostile-key", base_url=hostile.base_url, max_retries=0)
+    with pytest.raises(MiMoResponseError) as caught:
+        if mode == "sync":
+            llm.invoke(PROMPT)
+        else:
+            asyncio.run(llm.ainvoke(PROMPT))
+    assert isinstance(caught.value, ModelAPIError) and isinstance(caught.value, openai.APIError)
+    assert caught.value.status_code == 200
+    assert caught.value.content_type == BROKEN_ANSWERS[kind][1]
+    assert "hostile-key" not in str(caught.value)
+    assert hostile.requests == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (START + sse_event("{this is not json"), MiMoResponseError),
+        (START + sse_event("null"), MiMoResponseError),
+        (
+            START
+            + sse_event('{"error": {"code": "429", "message": "Too frequent", "param": "rpm"}}'),
+            openai.RateLimitError,
+        ),
+        (
+            sse_event('{"error": {"code": "400", "message": "Param Incorrect", "param": "fps"}}'),
+            openai.BadRequestError,
+        ),
+    ],
+    ids=["not-json", "null", "error-event-mid-stream", "error-event-first"],
+)
+def test_a_broken_or_error_stream_is_classified(
+    hostile: HostileServer, body: bytes, error: type[Exception]
+) -> None:
+    hostile.answers.append((200, "text/event-stream", body))
+    llm = ChatMiMo(api_key="hostile-key", base_url=hostile.base_url, max_retries=0)
+    with pytest.raises(error) as caught:
+        list(llm.stream(PROMPT))
+    assert isinstance(caught.value, ModelError)
+    if isinstance(caught.value, openai.APIStatusError):
+        assert caught.value.param in ("rpm", "fps")
+
+
+def test_a_421_is_content_filtered_in_both_families(hostile: HostileServer) -> None:
+    body = b'{"error": {"code": "421", "message": "Content filtered", "param": "messages[0]"}}'
+    hostile.answers.append((421, "application/json", body))
+    llm = ChatMiMo(api_key="hostile-key", base_url=hostile.base_url, max_retries=2)
+    with pytest.raises(openai.APIStatusError) as caught:
+        llm.invoke(PROMPT)
+    assert isinstance(caught.value, MiMoContentFilteredError)
+    assert isinstance(caught.value, ModelInvalidRequestError)
+    assert caught.value.status_code == 421 and caught.value.param == "messages[0]"
+    assert hostile.requests == 1  # not retried
