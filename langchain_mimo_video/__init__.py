@@ -47,6 +47,7 @@ from langchain_mimo_video.errors import (
     VideoTooLargeError,
     VideoValidationError,
 )
+from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.tools import WatchVideoTool
 from langchain_mimo_video.video import (
     VideoLoader,
@@ -76,6 +77,7 @@ __all__ = [
     "EmptyDescriptionError",
     "InvalidArgumentError",
     "MediaError",
+    "MediaStore",
     "MiMoAPIError",
     "MiMoAuthenticationError",
     "MiMoBadRequestError",

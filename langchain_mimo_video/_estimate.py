@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_mimo_video.errors import MiMoError, TokenLimitError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
+from langchain_mimo_video.store import REFERENCE_PREFIX, MediaInfo, reference_id
 from langchain_mimo_video.tokens import (
     ModelPrice,
     VideoTokenEstimate,
@@ -104,6 +105,7 @@ def estimate_request(
     *,
     probe_urls: bool = True,
     allow_private_network: bool = True,
+    media_info: Callable[[str], MediaInfo] | None = None,
 ) -> RequestEstimate:
     """Estimate the input tokens of MiMo wire messages (as ChatMiMo sends them).
 
@@ -113,6 +115,8 @@ def estimate_request(
         probe_urls: probe http(s) video URLs (reads their header and index); when False,
             URL videos are listed as unmeasured.
         allow_private_network: let URL probing reach private and loopback addresses.
+        media_info: a MediaStore's ``info``: ``mimo-media:`` videos are estimated from the
+            metadata stored with them, without reading the video.
 
     Raises:
         MediaError: if PyAV (the ``[media]`` extra) is needed and missing.
@@ -133,7 +137,7 @@ def estimate_request(
             if kind == "text":
                 text += estimate_text_tokens(str(part.get("text", "")))
             elif kind == "video_url":
-                estimate, reason = _video_part(part, probe_urls, allow_private_network)
+                estimate, reason = _video_part(part, probe_urls, allow_private_network, media_info)
                 if estimate is None:
                     unmeasured.append(reason)
                     continue
@@ -160,7 +164,11 @@ def estimate_request(
 
 
 def check_token_limit(
-    body: Mapping[str, Any], limit: int, *, allow_private_network: bool = True
+    body: Mapping[str, Any],
+    limit: int,
+    *,
+    allow_private_network: bool = True,
+    media_info: Callable[[str], MediaInfo] | None = None,
 ) -> None:
     """The ``max_input_tokens`` guard: estimate a request body, refuse it if over ``limit``.
 
@@ -172,7 +180,10 @@ def check_token_limit(
 
     """
     estimate = estimate_request(
-        body["messages"], body.get("tools"), allow_private_network=allow_private_network
+        body["messages"],
+        body.get("tools"),
+        allow_private_network=allow_private_network,
+        media_info=media_info,
     )
     if estimate.input_tokens > limit:
         raise token_limit_error(estimate, limit)
@@ -215,14 +226,24 @@ def _decode_data_url(url: str) -> bytes:
 
 
 def _video_part(
-    part: Mapping[str, Any], probe_urls: bool, allow_private_network: bool
+    part: Mapping[str, Any],
+    probe_urls: bool,
+    allow_private_network: bool,
+    media_info: Callable[[str], MediaInfo] | None = None,
 ) -> tuple[VideoEstimate | None, str]:
     from langchain_mimo_video.media import probe
 
     url = str((part.get("video_url") or {}).get("url", ""))
     fps = float(part.get("fps", DEFAULT_FPS))
     resolution = str(part.get("media_resolution", DEFAULT_MEDIA_RESOLUTION))
-    if url.startswith("data:"):
+    info: Any
+    if url.startswith(REFERENCE_PREFIX):
+        if media_info is None:
+            return None, f"the stored video {url} (no MediaStore to read it from)"
+        info = media_info(reference_id(url))
+        if not info.probed:
+            return None, f"the stored video {url} (it was stored without PyAV to measure it)"
+    elif url.startswith("data:"):
         info = probe(_decode_data_url(url))
     elif probe_urls:
         try:

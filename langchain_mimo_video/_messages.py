@@ -11,7 +11,7 @@ results are text). Incoming: response and stream-chunk dicts become ``AIMessage`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, cast
 
 from langchain_core.messages import (
@@ -34,11 +34,16 @@ from langchain_core.output_parsers.openai_tools import parse_tool_call
 
 from langchain_mimo_video._audio import audio_mime_for, check_audio_data_url, format_for_mime
 from langchain_mimo_video.errors import UnsupportedContentError
+from langchain_mimo_video.store import is_reference, no_store_error, reference_id
 from langchain_mimo_video.video import VideoDefaults, video_part_from_block
 
 #: The value of ``response_metadata["model_provider"]`` on messages this package makes.
 #: Reasoning is passed back to the API only for messages that carry it.
 PROVIDER = "mimo"
+
+#: Turns a ``mimo-media:`` reference block into MiMo's video part (ChatMiMo passes
+#: ``store.resolve_reference`` bound to its ``media_store``); None: no store.
+ReferenceResolver = Callable[[Mapping[str, Any], VideoDefaults], dict[str, Any]]
 
 _IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
 
@@ -49,13 +54,17 @@ _IMAGE_MIME_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "imag
 
 
 def messages_to_mimo(
-    messages: Sequence[BaseMessage], video_defaults: VideoDefaults
+    messages: Sequence[BaseMessage],
+    video_defaults: VideoDefaults,
+    resolve_reference: ReferenceResolver | None = None,
 ) -> list[dict[str, Any]]:
     """Convert a conversation to MiMo's ``messages`` list.
 
     Args:
         messages: the LangChain messages, in order.
         video_defaults: fps / media_resolution applied to video parts that set neither.
+        resolve_reference: turns ``mimo-media:`` reference blocks into video parts; without
+            it they are refused.
 
     Raises:
         UnsupportedContentError: for content MiMo cannot take (``file_id`` blocks, PDFs,
@@ -63,15 +72,19 @@ def messages_to_mimo(
         VideoValidationError: for a video part that breaks a documented limit.
 
     """
-    return [message_to_mimo(message, video_defaults) for message in messages]
+    return [message_to_mimo(message, video_defaults, resolve_reference) for message in messages]
 
 
-def message_to_mimo(message: BaseMessage, video_defaults: VideoDefaults) -> dict[str, Any]:
+def message_to_mimo(
+    message: BaseMessage,
+    video_defaults: VideoDefaults,
+    resolve_reference: ReferenceResolver | None = None,
+) -> dict[str, Any]:
     """Convert one LangChain message to a MiMo wire dict; see :func:`messages_to_mimo`."""
     if isinstance(message, HumanMessage):
         wire: dict[str, Any] = {
             "role": "user",
-            "content": _user_content(message.content, video_defaults),
+            "content": _user_content(message.content, video_defaults, resolve_reference),
         }
     elif isinstance(message, AIMessage):
         wire = _assistant_message(message)
@@ -91,7 +104,7 @@ def message_to_mimo(message: BaseMessage, video_defaults: VideoDefaults) -> dict
         }
     elif isinstance(message, ChatMessage):
         content: Any = (
-            _user_content(message.content, video_defaults)
+            _user_content(message.content, video_defaults, resolve_reference)
             if message.role == "user"
             else _text_only(message.content, f"{message.role} message")
         )
@@ -107,14 +120,20 @@ def message_to_mimo(message: BaseMessage, video_defaults: VideoDefaults) -> dict
 
 
 def _user_content(
-    content: str | list[str | dict[str, Any]], video_defaults: VideoDefaults
+    content: str | list[str | dict[str, Any]],
+    video_defaults: VideoDefaults,
+    resolve_reference: ReferenceResolver | None = None,
 ) -> str | list[dict[str, Any]]:
     if isinstance(content, str):
         return content
-    return [_user_part(part, video_defaults) for part in content]
+    return [_user_part(part, video_defaults, resolve_reference) for part in content]
 
 
-def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dict[str, Any]:
+def _user_part(
+    part: str | dict[str, Any],
+    video_defaults: VideoDefaults,
+    resolve_reference: ReferenceResolver | None = None,
+) -> dict[str, Any]:
     if isinstance(part, str):
         return {"type": "text", "text": part}
     kind = part.get("type")
@@ -125,6 +144,10 @@ def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dic
         )
     if kind == "text":
         return {"type": "text", "text": part.get("text", "")}
+    if is_reference(part):  # a MediaStore reference (VideoLoader(store=...))
+        if resolve_reference is None:
+            raise no_store_error(reference_id(part))
+        return resolve_reference(part, video_defaults)
     if kind in ("video_url", "video"):
         return video_part_from_block(part, video_defaults)
     if kind == "file" or (kind in ("image", "audio") and "source_type" in part):
@@ -158,7 +181,7 @@ def _user_part(part: str | dict[str, Any], video_defaults: VideoDefaults) -> dic
     if kind == "non_standard":
         value = part.get("value")
         if isinstance(value, dict):
-            return _user_part(value, video_defaults)
+            return _user_part(value, video_defaults, resolve_reference)
     # An unknown but well-formed part: MiMo is OpenAI-compatible and may know it.
     return dict(part)
 

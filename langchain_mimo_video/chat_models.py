@@ -33,6 +33,7 @@ from pydantic import (
 
 from langchain_mimo_video._api_errors import mimo_errors
 from langchain_mimo_video._arguments import check_arguments
+from langchain_mimo_video._body import apost_chat, post_chat
 from langchain_mimo_video._clients import ClientCache, client_kwargs
 from langchain_mimo_video._estimate import RequestEstimate, check_token_limit, estimate_request
 from langchain_mimo_video._messages import PROVIDER, messages_to_mimo
@@ -55,6 +56,7 @@ from langchain_mimo_video._structured import tool_choice as choose_tool
 from langchain_mimo_video.data._profiles import get_profile
 from langchain_mimo_video.errors import MissingAPIKeyError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, ReasoningEffort
+from langchain_mimo_video.store import MediaInfo, MediaStore, resolve_reference
 from langchain_mimo_video.video import VideoDefaults, validate_fps, validate_media_resolution
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MODEL", "ChatMiMo"]
@@ -235,6 +237,9 @@ class ChatMiMo(BaseChatModel):
     """An ``httpx2.Client`` for the sync SDK client (proxies, transports)."""
     http_async_client: Any | None = Field(default=None, exclude=True)
     """An ``httpx2.AsyncClient`` for the async SDK client."""
+    media_store: MediaStore | None = Field(default=None, exclude=True)
+    """Where ``mimo-media:`` reference parts (``VideoLoader(store=...)``) are resolved; the
+    videos are streamed from it into each request, and estimated from its metadata."""
 
     _clients: ClientCache = PrivateAttr(default_factory=ClientCache)
 
@@ -401,7 +406,7 @@ class ChatMiMo(BaseChatModel):
         """
         return build_body(
             {**self._default_params, **kwargs},
-            messages_to_mimo(messages, self.video_defaults),
+            messages_to_mimo(messages, self.video_defaults, self._resolve_reference),
             stop=stop,
             stream=stream,
             stream_usage=self.stream_usage,
@@ -421,6 +426,7 @@ class ChatMiMo(BaseChatModel):
                 body,
                 self.max_input_tokens,
                 allow_private_network=kwargs.get("probe_private_urls", self.probe_private_urls),
+                media_info=self._media_info,
             )
 
     async def _acheck_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
@@ -430,6 +436,15 @@ class ChatMiMo(BaseChatModel):
 
     def _sdk_arguments(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return sdk_arguments(body, self.auth_header)
+
+    def _resolve_reference(
+        self, block: Mapping[str, Any], defaults: VideoDefaults
+    ) -> dict[str, Any]:
+        return resolve_reference(block, self.media_store, defaults)
+
+    @property
+    def _media_info(self) -> Callable[[str], MediaInfo] | None:
+        return self.media_store.info if self.media_store is not None else None
 
     # -- estimates -----------------------------------------------------------------
 
@@ -461,8 +476,8 @@ class ChatMiMo(BaseChatModel):
                 estimate = llm.estimate_request([message])
                 print(estimate.input_tokens, estimate.cost("mimo-v2.5", output_tokens=500))
         """
-        wire = messages_to_mimo(messages, self.video_defaults)
-        return estimate_request(wire, tools, probe_urls=probe_urls)
+        wire = messages_to_mimo(messages, self.video_defaults, self._resolve_reference)
+        return estimate_request(wire, tools, probe_urls=probe_urls, media_info=self._media_info)
 
     def get_num_tokens_from_messages(
         self,
@@ -490,7 +505,9 @@ class ChatMiMo(BaseChatModel):
         self._check_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
-            raw = self.client.chat.completions.with_raw_response.create(**self._sdk_arguments(body))
+            raw = post_chat(
+                self.client, body, self._sdk_arguments(body), self.media_store, stream=False
+            )
         return chat_result(parse_completion(raw.http_response, secret))
 
     async def _agenerate(
@@ -508,8 +525,8 @@ class ChatMiMo(BaseChatModel):
         await self._acheck_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
-            raw = await self.async_client.chat.completions.with_raw_response.create(
-                **self._sdk_arguments(body)
+            raw = await apost_chat(
+                self.async_client, body, self._sdk_arguments(body), self.media_store, stream=False
             )
         return chat_result(parse_completion(raw.http_response, secret))
 
@@ -525,7 +542,9 @@ class ChatMiMo(BaseChatModel):
         secret = self._secret()
         assembler = StreamAssembler()
         with mimo_errors(secret):
-            stream = self.client.chat.completions.create(**self._sdk_arguments(body))
+            stream = post_chat(
+                self.client, body, self._sdk_arguments(body), self.media_store, stream=True
+            )
             for raw in iter_chunks(stream, secret):
                 generation = assembler.feed(raw)
                 if generation is None:
@@ -547,7 +566,9 @@ class ChatMiMo(BaseChatModel):
         secret = self._secret()
         assembler = StreamAssembler()
         with mimo_errors(secret):
-            stream = await self.async_client.chat.completions.create(**self._sdk_arguments(body))
+            stream = await apost_chat(
+                self.async_client, body, self._sdk_arguments(body), self.media_store, stream=True
+            )
             async for raw in aiter_chunks(stream, secret):
                 generation = assembler.feed(raw)
                 if generation is None:

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Final, Literal, TypedDict
+from typing import IO, Any, Final, Literal, TypedDict, cast
 from urllib.parse import urlsplit
 
 from typing_extensions import NotRequired
@@ -49,6 +49,7 @@ from langchain_mimo_video.limits import (
     MEDIA_RESOLUTIONS,
     MIN_FPS,
 )
+from langchain_mimo_video.store import MediaStore, make_reference_part
 
 VideoSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """What :meth:`VideoLoader.load` accepts: an http(s) or ``data:`` URL, a path, bytes or a
@@ -589,6 +590,12 @@ class VideoLoader:
             MP4, MOV, AVI and WMV are never touched unless fit or a clip needs it.
         show_progress: show a progress bar (tqdm, ``pip install tqdm``) while a video is
             re-encoded, cut or converted.
+        store: a :class:`~langchain_mimo_video.store.MediaStore`. Local videos (and
+            ``data:`` URLs) are then put in it, exactly as they would be sent, and returned
+            as a reference block of a few hundred bytes, ``{"type": "video", "file_id":
+            "mimo-media:<sha256>", "mime_type": ..., "extras": {"fps": ...,
+            "media_resolution": ...}}``, which ``ChatMiMo(media_store=store)`` resolves when
+            it sends. http(s) URLs stay URL parts.
 
     With PyAV installed, every local video (and every ``data:`` URL not made here) is
     checked before it is returned: a header PyAV can read, a video stream, and a first
@@ -622,6 +629,7 @@ class VideoLoader:
         max_bytes: int | None = None,
         convert: bool = True,
         show_progress: bool = False,
+        store: MediaStore | None = None,
     ) -> None:
         if fit not in (True, False, "always"):
             raise VideoValidationError(f"fit must be True, False or 'always', got {_shown(fit)}.")
@@ -636,6 +644,7 @@ class VideoLoader:
         self.max_bytes = max_bytes
         self.convert = convert
         self.show_progress = show_progress
+        self.store = store
 
     def __repr__(self) -> str:
         return (
@@ -681,12 +690,25 @@ class VideoLoader:
             url = self._url_for(source, options)
         else:
             url = self._clip(source, start, end, options)
+        if self.store is not None and url.startswith("data:"):
+            return self._stored(url, options)
         return {
             "type": "video_url",
             "video_url": {"url": url},
             "fps": options.fps,
             "media_resolution": options.media_resolution,
         }
+
+    def _stored(self, url: str, options: _PartOptions) -> VideoPart:
+        """Put the bytes of a data URL made or checked here in the store; the reference."""
+        assert self.store is not None
+        mime = url[len("data:") : url.index(";")]
+        media_id = self.store.put(_decode_data_url(url), mime_type=mime)
+        reference = make_reference_part(
+            media_id, mime_type=mime, fps=options.fps, media_resolution=options.media_resolution
+        )
+        # A standard video block, not a video_url part; ChatMiMo takes both.
+        return cast(VideoPart, reference)
 
     async def aload(
         self,

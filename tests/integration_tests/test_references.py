@@ -18,12 +18,7 @@ from langchain_mimo_video.store import MediaStore, is_reference
 from langchain_mimo_video.tokens import explain_video_tokens
 from tests.integration_tests.conftest import Target
 
-pytestmark = [
-    pytest.mark.vcr,
-    pytest.mark.skipif(
-        "media_store" not in ChatMiMo.model_fields, reason="ChatMiMo(media_store=...) not wired"
-    ),
-]
+pytestmark = pytest.mark.vcr
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
 QUESTION = {"type": "text", "text": "What happens in this video?"}

@@ -29,11 +29,6 @@ from langchain_mimo_video.store import MediaStore, is_reference, reference_id
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 from tests.videos import make_video
 
-# Until ChatMiMo and VideoLoader take a store (issue 12 item 3), there is nothing to run.
-pytestmark = pytest.mark.skipif(
-    "media_store" not in ChatMiMo.model_fields, reason="ChatMiMo(media_store=...) not wired yet"
-)
-
 KEY = "sk-unit-test-secret-0123456789abcdef"
 QUESTION = {"type": "text", "text": "What happens?"}
 
