@@ -22,6 +22,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_mimo_video._estimate import RequestEstimate
+from langchain_mimo_video._utils import is_url
 from langchain_mimo_video.budget import request_cost
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.description_cache import DescriptionCache, description_key
@@ -441,13 +442,9 @@ class SegmentDescriber:
         )
 
 
-def _is_url(source: str | os.PathLike[str]) -> bool:
-    return isinstance(source, str) and source[:8].lower().startswith(("http://", "https://"))
-
-
 def _local_duration(source: str | os.PathLike[str]) -> float | None:
     """A local video's length; ``None`` for URLs, or when PyAV cannot measure it."""
-    if _is_url(source):
+    if is_url(source):
         return None  # MiMo fetches URL videos; this loader does not download them
     from langchain_mimo_video.media import probe
 

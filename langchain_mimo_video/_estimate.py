@@ -10,13 +10,12 @@ rather than guessed.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain_mimo_video._utils import decode_data_url
 from langchain_mimo_video.errors import MiMoError, TokenLimitError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION
 from langchain_mimo_video.store import REFERENCE_PREFIX, MediaInfo, reference_id
@@ -218,13 +217,6 @@ def _short(url: str) -> str:
     return url.split(",", 1)[0] + ",..." if url.startswith("data:") else url
 
 
-def _decode_data_url(url: str) -> bytes:
-    try:
-        return base64.b64decode(url.split(",", 1)[1], validate=True)
-    except (IndexError, binascii.Error) as error:
-        raise MiMoError(f"Cannot decode the data URL {_short(url)}: {error}") from None
-
-
 def _video_part(
     part: Mapping[str, Any],
     probe_urls: bool,
@@ -244,7 +236,7 @@ def _video_part(
         if not info.probed:
             return None, f"the stored video {url} (it was stored without PyAV to measure it)"
     elif url.startswith("data:"):
-        info = probe(_decode_data_url(url))
+        info = probe(decode_data_url(url))
     elif probe_urls:
         try:
             info = probe(url, allow_private_network=allow_private_network)
@@ -273,7 +265,7 @@ def _audio_part(part: Mapping[str, Any]) -> tuple[int | None, str]:
 
     data = str((part.get("input_audio") or {}).get("data", ""))
     try:
-        source: str | bytes = _decode_data_url(data) if data.startswith("data:") else data
+        source: str | bytes = decode_data_url(data) if data.startswith("data:") else data
         duration = probe_audio_duration(source)
     except MiMoError as error:
         return None, f"an audio part ({error})"

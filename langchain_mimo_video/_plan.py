@@ -16,7 +16,8 @@ from typing import Any, Final, Literal
 
 import openai
 
-from langchain_mimo_video._describe import Segment, _is_url
+from langchain_mimo_video._describe import Segment
+from langchain_mimo_video._utils import is_url, shorten
 from langchain_mimo_video.budget import BudgetExceededError
 from langchain_mimo_video.description_cache import (
     DescriptionCache,
@@ -30,10 +31,6 @@ __all__ = ["SegmentBy", "SegmentPlanner", "is_fatal", "source_list"]
 SegmentBy = Literal["fixed", "scenes"]
 Source = str | os.PathLike[str]
 _SCENE_THRESHOLD: Final = 27.0
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -92,13 +89,13 @@ class SegmentPlanner:
             VideoValidationError: a URL cannot be cut into segments.
             VideoSourceError: the file cannot be read.
         """
-        url = _is_url(source)
+        url = is_url(source)
         content = None if url else file_sha256(source)
         if not self.per_segment:
             return [Segment(source, content_hash=content)]
         if url:
             raise VideoValidationError(
-                f"{_shorten(os.fspath(source))} cannot be described in segments: MiMo has no "
+                f"{shorten(os.fspath(source))} cannot be described in segments: MiMo has no "
                 "server-side start/end offsets, and this package does not download URL videos "
                 "to cut them. Download the video and pass the file (it is cut locally), or "
                 "describe the URL whole (segment_seconds=None)."

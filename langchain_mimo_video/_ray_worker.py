@@ -29,10 +29,10 @@ from langchain_mimo_video._describe import (
     Described,
     Segment,
     SegmentDescriber,
-    _is_url,
     format_time_range,
 )
 from langchain_mimo_video._plan import SegmentPlanner, is_fatal
+from langchain_mimo_video._utils import is_url
 from langchain_mimo_video.budget import Budget, BudgetExceededError
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.description_cache import DescriptionCache, as_description_cache
@@ -175,7 +175,7 @@ def plan_source(
     """
     label = os.fspath(source)
     try:
-        if _is_url(source):
+        if is_url(source):
             segments = planner.plan(source)
             link = None
         else:
@@ -341,12 +341,12 @@ class StoredSegmentDescriber(SegmentDescriber):
         self.files = files
 
     def _stored(self, segment: Segment) -> Segment:
-        if segment.content_hash is None or _is_url(segment.source):
+        if segment.content_hash is None or is_url(segment.source):
             return segment
         return replace(segment, source=self.files.acquire(segment.content_hash))
 
     def _done(self, segment: Segment) -> None:
-        if segment.content_hash is not None and not _is_url(segment.source):
+        if segment.content_hash is not None and not is_url(segment.source):
             self.files.release(segment.content_hash)
 
     def messages(self, segment: Segment) -> list[BaseMessage]:

@@ -33,6 +33,10 @@ MAX_URL_VIDEO_BYTES: Final = 300_000_000
 REASONING_EFFORTS: Final[tuple[str, ...]] = ("low", "medium", "high")
 ReasoningEffort = Literal["low", "medium", "high"]
 
+#: Audio sample rate of the vendor's token formula: a 24 kHz signal in 10 ms (240-sample)
+#: spectrogram frames (the page's reference code, ``int(duration * 24000) // 240 + 1``).
+AUDIO_SAMPLE_RATE: Final = 24_000
+
 #: The containers the page lists, by MIME type and usual file suffixes.
 DOCUMENTED_VIDEO_TYPES: Final[dict[str, tuple[str, ...]]] = {
     "video/mp4": (".mp4", ".m4v"),

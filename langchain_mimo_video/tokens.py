@@ -31,6 +31,7 @@ from langchain_mimo_video.errors import (
     VideoValidationError,
 )
 from langchain_mimo_video.limits import (
+    AUDIO_SAMPLE_RATE,
     DEFAULT_FPS,
     DEFAULT_MEDIA_RESOLUTION,
     MAX_FPS,
@@ -55,7 +56,6 @@ _DEFAULT_TIER_FRAME_TOKENS: Final = 300  # per-frame cap of the "default" tier
 
 # Audio: a 24 kHz signal cut into 10 ms spectrogram frames, halved twice by the encoder,
 # then grouped by four; each audio span also carries two marker tokens.
-_AUDIO_RATE: Final = 24000
 _AUDIO_HOP: Final = 240
 _AUDIO_GROUP: Final = 4
 _AUDIO_MARKERS: Final = 2
@@ -210,7 +210,7 @@ def estimate_audio_tokens(duration: float) -> int:
 
     """
     _check_duration(duration)
-    spectrogram_frames = int(duration * _AUDIO_RATE) // _AUDIO_HOP + 1
+    spectrogram_frames = int(duration * AUDIO_SAMPLE_RATE) // _AUDIO_HOP + 1
     after_first_halving = (spectrogram_frames - 1) // 2 + 1
     after_second_halving = math.ceil(after_first_halving / 2)
     return math.ceil(after_second_halving / _AUDIO_GROUP) + _AUDIO_MARKERS

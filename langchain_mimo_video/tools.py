@@ -28,6 +28,7 @@ from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
+from langchain_mimo_video._utils import MB
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.errors import (
     AmbiguousURLError,
@@ -69,7 +70,6 @@ _DESCRIPTION: Final = (
 _NO_LOCAL_FILES: Final = " Local files are not available: pass an http(s) URL."
 
 _REFUSED: Final = "Cannot watch this video: "
-_MB: Final = 1_000_000
 # "name:" at the start: a URL scheme (one letter is a Windows drive, a path).
 _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # API errors caused by what the agent asked for (the video, its size, its content); others
@@ -494,8 +494,8 @@ class WatchVideoTool(BaseTool):
         limit = self.max_file_bytes
         if limit is not None and info.st_size > limit:
             raise ToolException(
-                _REFUSED + f"{text!r} is {info.st_size / _MB:.1f} MB, over this tool's limit "
-                f"of {limit / _MB:.1f} MB for local files. Use a smaller file."
+                _REFUSED + f"{text!r} is {info.st_size / MB:.1f} MB, over this tool's limit "
+                f"of {limit / MB:.1f} MB for local files. Use a smaller file."
             )
         return path
 

@@ -33,6 +33,14 @@ from urllib.parse import urlsplit
 
 from typing_extensions import NotRequired
 
+from langchain_mimo_video._utils import (
+    MB,
+    VideoSource,
+    decode_data_url,
+    shorten,
+    text_mode_error,
+    text_mode_refusal,
+)
 from langchain_mimo_video.errors import (
     MiMoError,
     UnsupportedContentError,
@@ -51,11 +59,6 @@ from langchain_mimo_video.limits import (
 )
 from langchain_mimo_video.store import MediaStore, make_reference_part
 
-VideoSource = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
-"""What :meth:`VideoLoader.load` accepts: an http(s) or ``data:`` URL, a path, bytes or a
-binary file object."""
-
-_MB: Final = 1_000_000
 # Read and encode local files this many bytes at a time (a multiple of 3, so the base64
 # of each piece joins without padding). Small pieces are reused by the allocator; 3 MiB
 # ones measured slower and left ~7 MB resident after a 37 MB file.
@@ -175,7 +178,7 @@ def validate_video_url(url: Any, *, check_payload: bool = True) -> str:
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme not in ("http", "https"):
         raise VideoValidationError(
-            f"MiMo fetches videos only from http(s) URLs, got {_shorten(url)!r}. For a local "
+            f"MiMo fetches videos only from http(s) URLs, got {shorten(url)!r}. For a local "
             "file pass its path to VideoLoader, which sends it as a base64 data URL."
         )
     try:
@@ -184,7 +187,7 @@ def validate_video_url(url: Any, *, check_payload: bool = True) -> str:
         host = None
     if not host:
         raise VideoValidationError(
-            f"The video URL {_shorten(url)!r} has no host name; MiMo needs a full public "
+            f"The video URL {shorten(url)!r} has no host name; MiMo needs a full public "
             "URL such as 'https://example.com/clip.mp4'."
         )
     return url
@@ -210,8 +213,8 @@ def _validate_data_url(url: str, check_payload: bool) -> None:
         )
     if len(url) > MAX_BASE64_BYTES:
         raise VideoTooLargeError(
-            f"This video's base64 data URL is {len(url) / _MB:.1f} MB, over MiMo's "
-            f"{MAX_BASE64_BYTES / _MB:.0f} MB limit for base64 video. Pass a public http(s) "
+            f"This video's base64 data URL is {len(url) / MB:.1f} MB, over MiMo's "
+            f"{MAX_BASE64_BYTES / MB:.0f} MB limit for base64 video. Pass a public http(s) "
             "URL instead (up to 300 MB), cut a clip, or let VideoLoader(fit=True) re-encode "
             "it to the frame size MiMo uses.",
             size=len(url),
@@ -252,10 +255,6 @@ def _check_base64(text: str, start: int) -> None:
                 f"This video data URL's base64 is broken near character {offset}: {error}. "
                 "Re-encode the file with standard base64 (no spaces or line breaks)."
             ) from None
-
-
-def _shorten(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # ---------------------------------------------------------------------------
@@ -480,9 +479,9 @@ def data_url_length(size: int, mime_type: str) -> int:
 def _too_large(size: int, mime_type: str, what: str) -> VideoTooLargeError:
     length = data_url_length(size, mime_type)
     return VideoTooLargeError(
-        f"{what} is {size / _MB:.1f} MB; as base64 it would be {length / _MB:.1f} MB, over "
-        f"MiMo's {MAX_BASE64_BYTES / _MB:.0f} MB limit for base64 video (the largest file "
-        f"that fits is about {MAX_BASE64_BYTES * 3 // 4 / _MB:.1f} MB). Use "
+        f"{what} is {size / MB:.1f} MB; as base64 it would be {length / MB:.1f} MB, over "
+        f"MiMo's {MAX_BASE64_BYTES / MB:.0f} MB limit for base64 video (the largest file "
+        f"that fits is about {MAX_BASE64_BYTES * 3 // 4 / MB:.1f} MB). Use "
         "VideoLoader(fit=True) to re-encode it to the frame size MiMo uses, send a clip "
         "(start=/end=) or segments (VideoLoader.split), or host it at a public http(s) URL "
         "(up to 300 MB).",
@@ -703,7 +702,7 @@ class VideoLoader:
         """Put the bytes of a data URL made or checked here in the store; the reference."""
         assert self.store is not None
         mime = url[len("data:") : url.index(";")]
-        media_id = self.store.put(_decode_data_url(url), mime_type=mime)
+        media_id = self.store.put(decode_data_url(url), mime_type=mime)
         reference = make_reference_part(
             media_id, mime_type=mime, fps=options.fps, media_resolution=options.media_resolution
         )
@@ -869,10 +868,10 @@ class VideoLoader:
     def _from_data_url(self, url: str, options: _PartOptions) -> str:
         """Check (and convert or fit, when asked) a ``data:`` URL given by the caller."""
         if self.fit == "always":
-            return self._fitted(_decode_data_url(url), options)
+            return self._fitted(decode_data_url(url), options)
         if url in _encoded_here or not _has_pyav():
             return url  # made here from a checked source, or nothing to check it with
-        data = _decode_data_url(url)
+        data = decode_data_url(url)
         info = _verified(data)
         if self._converts(info):
             return self._converted(data, options)
@@ -881,21 +880,21 @@ class VideoLoader:
     def _from_stream(self, stream: IO[bytes], options: _PartOptions) -> str:
         name = getattr(stream, "name", None)
         label = f"The video stream {name}" if isinstance(name, str) else "The video stream"
-        refusal = _text_mode(stream, label)
+        refusal = text_mode_error(stream, label)
         if refusal is not None:
             raise refusal
         try:
             if not stream.seekable():
                 data = stream.read()
                 if isinstance(data, str):
-                    raise _text_mode_refusal(label)
+                    raise text_mode_refusal(label)
                 return self._from_bytes(data, options)
             start = stream.tell()
             size = stream.seek(0, os.SEEK_END) - start
             stream.seek(start)
             head = stream.read(256)
             if isinstance(head, str):
-                raise _text_mode_refusal(label)
+                raise text_mode_refusal(label)
             stream.seek(start)
             mime = self._mime(
                 head, options.mime_type, name if isinstance(name, str) else None, label
@@ -916,8 +915,8 @@ class VideoLoader:
         """Check the size limits; say whether the video has to be re-encoded."""
         if self.max_bytes is not None and size > self.max_bytes:
             raise VideoTooLargeError(
-                f"{label} is {size / _MB:.1f} MB, over this loader's max_bytes of "
-                f"{self.max_bytes / _MB:.1f} MB.",
+                f"{label} is {size / MB:.1f} MB, over this loader's max_bytes of "
+                f"{self.max_bytes / MB:.1f} MB.",
                 size=size,
                 limit=self.max_bytes,
             )
@@ -968,8 +967,8 @@ class VideoLoader:
             self._mime(local[:256], options.mime_type, None, "The bytes")
         if self.max_bytes is not None and size > self.max_bytes:
             raise VideoTooLargeError(
-                f"The video is {size / _MB:.1f} MB, over this loader's max_bytes of "
-                f"{self.max_bytes / _MB:.1f} MB.",
+                f"The video is {size / MB:.1f} MB, over this loader's max_bytes of "
+                f"{self.max_bytes / MB:.1f} MB.",
                 size=size,
                 limit=self.max_bytes,
             )
@@ -1003,7 +1002,7 @@ class VideoLoader:
                     "in your question."
                 )
             if lowered.startswith("data:"):
-                return _decode_data_url(validate_video_url(source))
+                return decode_data_url(validate_video_url(source))
             return _user_path(source)
         if isinstance(source, os.PathLike):
             return _user_path(source)
@@ -1011,12 +1010,12 @@ class VideoLoader:
             return bytes(source)
         if hasattr(source, "read"):
             label = "The video stream"
-            refusal = _text_mode(source, label)
+            refusal = text_mode_error(source, label)
             if refusal is not None:
                 raise refusal
             data = source.read()
             if isinstance(data, str):
-                raise _text_mode_refusal(label)
+                raise text_mode_refusal(label)
             return bytes(data)
         raise VideoSourceError(
             f"Cannot {action} a video from a {type(source).__name__}: pass a path, bytes, a "
@@ -1138,10 +1137,6 @@ def _reading(path: Path) -> Iterator[None]:
         raise VideoSourceError(f"Cannot use {_shown(str(path))} as a file path: {error}.") from None
 
 
-def _decode_data_url(url: str) -> bytes:
-    return binascii.a2b_base64(url.split(",", 1)[1])
-
-
 def _encode_and_remove(video: Path) -> str:
     """Encode a re-encoded MP4 as a data URL, deleting the temporary file afterwards."""
     try:
@@ -1206,16 +1201,6 @@ def _tqdm() -> Any:
         raise VideoValidationError(
             "show_progress=True needs the tqdm package: pip install tqdm"
         ) from None
-
-
-def _text_mode_refusal(label: str) -> VideoSourceError:
-    return VideoSourceError(
-        f"{label} is open in text mode; open it in binary mode (open(path, 'rb')) or pass its path."
-    )
-
-
-def _text_mode(stream: object, label: str) -> VideoSourceError | None:
-    return _text_mode_refusal(label) if isinstance(stream, io.TextIOBase) else None
 
 
 class _Window(io.RawIOBase):

@@ -20,7 +20,8 @@ control and AAC audio padded to the video's length, in an MP4 with its index fir
 ("faststart"), written to a seekable file.
 """
 
-from langchain_mimo_video.media._common import VideoSource, data_url_size
+from langchain_mimo_video._utils import VideoSource
+from langchain_mimo_video.media._common import data_url_size
 from langchain_mimo_video.media._net import check_public_url
 from langchain_mimo_video.media.probing import (
     VideoInfo,

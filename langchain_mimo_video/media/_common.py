@@ -1,20 +1,15 @@
-"""Shared pieces of the media modules: PyAV import, source type, container names."""
+"""Shared pieces of the media modules: PyAV import, container names, stream helpers."""
 
 from __future__ import annotations
 
 import importlib
-import io
 import math
 import os
 from fractions import Fraction
 from pathlib import Path
-from typing import IO, Any, Final, TypeAlias
+from typing import Any, Final
 
 from langchain_mimo_video.errors import MediaError, MiMoError, VideoSourceError
-
-#: What the media functions accept: a path, raw bytes, a binary file object, or (for
-#: :func:`probe` only) an ``http(s)://`` URL.
-VideoSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
 INSTALL_HINT: Final = (
     'PyAV is needed for this; install it with pip install "langchain-mimo-video[media]".'
@@ -70,10 +65,6 @@ def data_url_size(num_bytes: int, mime_type: str = "video/mp4") -> int:
     return len(f"data:{mime_type};base64,") + 4 * math.ceil(num_bytes / 3)
 
 
-def is_url(source: object) -> bool:
-    return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
-
-
 def local_path(source: str | os.PathLike[str]) -> Path:
     path = Path(source)
     if not path.exists():
@@ -119,14 +110,4 @@ def rate_of(stream: Any) -> Fraction | None:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
         if rate and rate > 0:
             return Fraction(rate).limit_denominator(MAX_RATE_DENOMINATOR)
-    return None
-
-
-def text_mode_error(source: object, label: str) -> VideoSourceError | None:
-    """An error for a file object opened in text mode, or None for a binary one."""
-    if isinstance(source, io.TextIOBase):
-        return VideoSourceError(
-            f"{label} is open in text mode; open it in binary mode (open(path, 'rb')) or "
-            "pass its path."
-        )
     return None

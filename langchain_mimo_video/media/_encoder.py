@@ -21,6 +21,7 @@ from typing import Any, Final
 from langchain_mimo_video.errors import (
     MediaError,
 )
+from langchain_mimo_video.limits import AUDIO_SAMPLE_RATE as AUDIO_RATE
 from langchain_mimo_video.media._common import (
     MAX_RATE_DENOMINATOR,
     MICROS,
@@ -43,7 +44,6 @@ X264_PRESET: Final = "faster"
 # The token formula measures audio at 24 kHz, which suggests the server's audio encoder
 # works at that rate; mono AAC at 24 kHz and 48 kbit/s keeps speech and music clear for
 # about 0.36 MB a minute (the token count does not depend on rate or channels).
-AUDIO_RATE: Final = 24000
 AUDIO_BIT_RATE: Final = 48000
 _AUDIO_FRAME: Final = 1024
 _MAX_OUTPUT_RATE: Final = Fraction(60)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any, Final
 
+from langchain_mimo_video._utils import VideoSource, is_url, text_mode_error
 from langchain_mimo_video.errors import (
     MediaError,
     VideoSourceError,
@@ -17,14 +18,11 @@ from langchain_mimo_video.errors import (
 from langchain_mimo_video.media._common import (
     MICROS,
     MIME_BY_CONTAINER,
-    VideoSource,
     import_av,
-    is_url,
     local_path,
     open_container,
     rate_of,
     rotation_of,
-    text_mode_error,
     video_stream,
 )
 from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader, check_public_url

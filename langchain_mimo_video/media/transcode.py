@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from langchain_mimo_video._utils import VideoSource, is_url
 from langchain_mimo_video.errors import (
     MediaError,
     VideoSourceError,
@@ -30,10 +31,8 @@ from langchain_mimo_video.limits import (
 from langchain_mimo_video.media._common import (
     DOCUMENTED_CONTAINERS,
     MICROS,
-    VideoSource,
     data_url_size,
     import_av,
-    is_url,
     local_path,
 )
 from langchain_mimo_video.media._encoder import (
