@@ -217,7 +217,7 @@ class LocalFiles:
         local = self.store.local_path(media_id)
         if local is not None:
             if not local.is_file():
-                raise self.store._missing(media_id)
+                raise self.store.missing_error(media_id)
             return local
         with self._lock:
             if self._folder is None:

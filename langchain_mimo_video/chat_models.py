@@ -325,13 +325,25 @@ class ChatMiMo(BaseChatModel):
 
     # -- clients -----------------------------------------------------------------
 
-    def _key(self) -> str:
+    def require_api_key(self) -> None:
+        """Raise unless a key is configured (``api_key=`` or ``MIMO_API_KEY``); nothing is sent.
+
+        For callers that should fail on a missing key before any other work, as the tool
+        and the CLI do.
+
+        Raises:
+            MissingAPIKeyError: if no key is configured; the message says how to set one.
+
+        """
         if not self.has_api_key:
             raise MissingAPIKeyError(
                 "No MiMo API key: set the MIMO_API_KEY environment variable or pass "
                 "api_key=... to ChatMiMo. Token Plan keys (tp-...) also need their regional "
                 "MIMO_BASE_URL, e.g. https://token-plan-cn.xiaomimimo.com/v1."
             )
+
+    def _key(self) -> str:
+        self.require_api_key()
         assert self.api_key is not None
         return self.api_key.get_secret_value()
 
@@ -389,7 +401,7 @@ class ChatMiMo(BaseChatModel):
         """The fps / media_resolution given to video parts that set neither."""
         return VideoDefaults(fps=self.video_fps, media_resolution=self.video_media_resolution)
 
-    def _build_request(
+    def request_body(
         self,
         messages: Sequence[BaseMessage],
         stop: list[str] | None = None,
@@ -397,12 +409,33 @@ class ChatMiMo(BaseChatModel):
         stream: bool = False,
         **kwargs: Any,
     ) -> dict[str, Any]:
-        """Build the exact JSON body of a chat-completions request.
+        """Return the exact JSON body a chat-completions call with these arguments sends.
 
         Pure: everything is converted and checked here (video parts, media the model
-        cannot take, ``reasoning_effort``) without reading a file or a URL and before any
-        client is touched, so a bad request fails without being sent. The
-        ``max_input_tokens`` guard, which probes videos, is a separate step.
+        cannot take, ``reasoning_effort``) without reading a file or a URL, without a key
+        and before any client is touched, so a bad request fails without being sent. The
+        ``max_input_tokens`` guard, which probes videos, is a separate step. ``mimo-media:``
+        references stay references here; the video bytes are streamed in at send time.
+
+        Args:
+            messages: the conversation, as LangChain messages.
+            stop: stop sequences for this call.
+            stream: build the body of a streamed call.
+            **kwargs: call options, as ``invoke`` takes them (``temperature=...``).
+
+        Returns:
+            The request body as a JSON-ready dict.
+
+        Raises:
+            VideoValidationError: for a video part that breaks a documented limit.
+            UnsupportedContentError: for media the model cannot take.
+            VideoSourceError: for a ``mimo-media:`` video that ``media_store`` does not hold.
+
+        Example:
+            .. code-block:: python
+
+                body = ChatMiMo().request_body([HumanMessage("Hello")], temperature=0.2)
+
         """
         return build_body(
             {**self._default_params, **kwargs},
@@ -501,7 +534,7 @@ class ChatMiMo(BaseChatModel):
             return generate_from_stream(
                 self._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
-        body = self._build_request(messages, stop, **kwargs)
+        body = self.request_body(messages, stop, **kwargs)
         self._check_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
@@ -521,7 +554,7 @@ class ChatMiMo(BaseChatModel):
             return await agenerate_from_stream(
                 self._astream(messages, stop=stop, run_manager=run_manager, **kwargs)
             )
-        body = self._build_request(messages, stop, **kwargs)
+        body = self.request_body(messages, stop, **kwargs)
         await self._acheck_token_limit(body, kwargs)
         secret = self._secret()
         with mimo_errors(secret):
@@ -537,7 +570,7 @@ class ChatMiMo(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        body = self._build_request(messages, stop, stream=True, **kwargs)
+        body = self.request_body(messages, stop, stream=True, **kwargs)
         self._check_token_limit(body, kwargs)
         secret = self._secret()
         assembler = StreamAssembler()
@@ -561,7 +594,7 @@ class ChatMiMo(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        body = self._build_request(messages, stop, stream=True, **kwargs)
+        body = self.request_body(messages, stop, stream=True, **kwargs)
         await self._acheck_token_limit(body, kwargs)
         secret = self._secret()
         assembler = StreamAssembler()

@@ -309,7 +309,7 @@ def _describe(args: argparse.Namespace, session: Session) -> int:
         params["thinking"] = False
     llm = session.chat_model(args, **params)
     if not args.dry_run:
-        llm._key()  # no key: exit 3 before a single video is read
+        llm.require_api_key()  # no key: exit 3 before a single video is read
     loader = make_loader(args, session.err)
     inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
     groups = [inputs] if args.together else [[item] for item in inputs]
@@ -318,7 +318,7 @@ def _describe(args: argparse.Namespace, session: Session) -> int:
     requests: list[tuple[list[Input], list[BaseMessage] | None]] = []
     for group in groups:
         messages = _messages(group, loader, args)
-        body = llm._build_request(messages, stream=args.stream)
+        body = llm.request_body(messages, stream=args.stream)
         if args.dry_run:
             _print_dry_run(llm, messages, body, group, args, session)
         kept = all(item.part is not None for item in group)

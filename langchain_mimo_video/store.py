@@ -192,7 +192,7 @@ def resolve_reference(
     if store is None:
         raise no_store_error(media_id)
     if media_id not in store:
-        raise store._missing(media_id)
+        raise store.missing_error(media_id)
     defaults = defaults or VideoDefaults()
     extras = block.get("extras") if isinstance(block.get("extras"), Mapping) else {}
     assert isinstance(extras, Mapping)
@@ -485,7 +485,17 @@ class MediaStore:
         except OSError:
             return False
 
-    def _missing(self, media_id: str) -> VideoSourceError:
+    def missing_error(self, media_id: str) -> VideoSourceError:
+        """Return the error for a reference to a video this store does not hold.
+
+        Args:
+            media_id: the id of the video that is missing.
+
+        Returns:
+            The :class:`~langchain_mimo_video.errors.VideoSourceError` to raise; its message
+            names the store's folder and how to store the video again.
+
+        """
         return VideoSourceError(
             f"The video {REFERENCE_PREFIX}{media_id} is not in the MediaStore at {self.root} "
             "(was the store folder removed, or is this a different store?). Load the video "
@@ -513,7 +523,7 @@ class MediaStore:
         try:
             return method(media_id)
         except (FileNotFoundError, NotADirectoryError):
-            raise self._missing(media_id) from None
+            raise self.missing_error(media_id) from None
 
     def info(self, media_id: str) -> MediaInfo:
         """The stored metadata of a video, measured again only if it is missing.
@@ -523,7 +533,7 @@ class MediaStore:
         """
         validate_media_id(media_id)
         if media_id not in self:
-            raise self._missing(media_id)
+            raise self.missing_error(media_id)
         return self._ensure_info(media_id, None, None)
 
     def local_path(self, media_id: str) -> Path | None:

@@ -321,7 +321,7 @@ class WatchVideoTool(BaseTool):
         run_manager: CallbackManagerForToolRun | None = None,
     ) -> str:
         llm = self.chat_model
-        llm._key()  # a missing key is the deployment's error: raise it before any work
+        llm.require_api_key()  # a missing key is the deployment's error: raise it before any work
         with _agent_errors(video) as shown:
             source = self._checked_source(video)
             shown.source = source
@@ -347,7 +347,7 @@ class WatchVideoTool(BaseTool):
         run_manager: AsyncCallbackManagerForToolRun | None = None,
     ) -> str:
         llm = self.chat_model
-        llm._key()
+        llm.require_api_key()
         with _agent_errors(video) as shown:
             # path checks and the URL's DNS lookup block: keep them off the event loop
             source = await asyncio.to_thread(self._checked_source, video)

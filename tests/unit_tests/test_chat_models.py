@@ -1152,3 +1152,45 @@ def test_has_api_key_answers_without_raising_or_sending(
     monkeypatch.setenv("MIMO_API_KEY", "sk-from-the-environment")
     assert ChatMiMo().has_api_key is True
     assert fake.seen == []
+
+
+def test_require_api_key_raises_the_typed_error_without_sending(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    make_model(fake).require_api_key()  # a key: nothing happens
+    with pytest.raises(MissingAPIKeyError, match="MIMO_API_KEY"):
+        ChatMiMo(**fake.clients()).require_api_key()
+    assert fake.seen == []
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_request_body_is_the_body_that_is_sent(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, stream: bool
+) -> None:
+    if stream:
+        fake.reply_stream(
+            [
+                {
+                    "id": "c",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": "mimo-v2.5",
+                    "choices": [{"index": 0, "delta": {"content": "Hi."}, "finish_reason": "stop"}],
+                }
+            ]
+        )
+    else:
+        fake.reply_json(completion())
+    llm = make_model(fake, temperature=0.3)
+    messages = [SystemMessage("Be brief."), HumanMessage("Hello")]
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    body = ChatMiMo(temperature=0.3, **fake.clients()).request_body(
+        messages, ["END"], stream=stream, top_p=0.5
+    )  # no key needed, nothing sent
+    assert fake.seen == []
+    if stream:
+        list(llm.stream(messages, stop=["END"], top_p=0.5))
+    else:
+        llm.invoke(messages, stop=["END"], top_p=0.5)
+    assert fake.last.body == body

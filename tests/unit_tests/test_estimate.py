@@ -190,7 +190,7 @@ def test_token_guard_suggests_default_resolution_only_when_it_is_not_already(
 def test_the_guard_is_its_own_step_so_building_a_body_reads_nothing(clip: Path) -> None:
     llm = ChatMiMo(api_key=KEY, max_input_tokens=50)
     message = HumanMessage(content=[VideoLoader(fps=4).load(clip), "What happens?"])
-    body = llm._build_request([message])  # no TokenLimitError: the builder does not probe
+    body = llm.request_body([message])  # no TokenLimitError: the builder does not probe
     assert body["messages"][0]["content"][0]["type"] == "video_url"
     assert not hasattr(llm, "_abuild_request")
     with pytest.raises(TokenLimitError):
