@@ -83,6 +83,9 @@ _SECRET_HEADERS: Final = frozenset(
     {"authorization", "api-key", "x-api-key", "proxy-authorization", "cookie", "set-cookie"}
 )
 _MASK: Final = "***"
+#: Secrets shorter than this are no real key (MiMo's are ``sk-``/``tp-`` and dozens of
+#: characters); they are masked as whole values only, never inside text.
+MIN_SECRET_LENGTH: Final = 8
 _EXCERPT_CHARS: Final = 200
 
 
@@ -90,14 +93,35 @@ _EXCERPT_CHARS: Final = 200
 
 
 def scrub(value: Any, secret: str | None) -> Any:
-    """``value`` with every occurrence of ``secret`` masked, in nested dicts and lists too."""
+    """Return ``value`` with ``secret`` masked, in nested dicts and lists too.
+
+    A secret as long as a real key can be (``MIN_SECRET_LENGTH`` or more) is masked
+    wherever it occurs, in values and mapping keys alike. A shorter one (a placeholder such
+    as ``"k"``, which no server accepts as a key) is masked only where a whole value equals
+    it, and mapping keys are left alone, so it cannot turn ``token_usage`` or
+    ``completion_tokens`` into ``to***en_usage`` or ``completion_to***ens``.
+
+    Args:
+        value: a string, bytes, or a JSON-like tree of dicts, lists and scalars.
+        secret: the API key to mask, or None.
+
+    Returns:
+        A masked copy (lists for tuples); ``value`` itself when there is nothing to mask.
+
+    """
     if not secret:
         return value
     if isinstance(value, str):
+        if len(secret) < MIN_SECRET_LENGTH:
+            return _MASK if value == secret else value
         return value.replace(secret, _MASK)
     if isinstance(value, bytes):
-        return value.replace(secret.encode(), _MASK.encode())
+        return scrub(value.decode("utf-8", "surrogateescape"), secret).encode(
+            "utf-8", "surrogateescape"
+        )
     if isinstance(value, Mapping):
+        if len(secret) < MIN_SECRET_LENGTH:
+            return {key: scrub(item, secret) for key, item in value.items()}
         return {scrub(key, secret): scrub(item, secret) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [scrub(item, secret) for item in value]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx2
 from langchain_core.messages import BaseMessage, HumanMessage
 
+from langchain_mimo_video._api_errors import scrub as scrub_secret
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.tokens import estimate_audio_tokens, explain_video_tokens
 from langchain_mimo_video.video import VideoLoader
@@ -184,8 +185,7 @@ _DATA_URL = re.compile(r"data:[\w/+.-]+;base64,[A-Za-z0-9+/=]{16,}")
 
 def scrub(text: str, secret: str) -> str:
     """``text`` without the key and without base64 payloads, at most 300 characters."""
-    if secret:
-        text = text.replace(secret, "***")
+    text = scrub_secret(text, secret)
     text = _DATA_URL.sub(lambda m: m.group(0).split(",", 1)[0] + ",<base64 left out>", text)
     return text if len(text) <= 300 else text[:297] + "..."
 

@@ -33,6 +33,7 @@ from langchain_core.tracers.context import collect_runs
 from pydantic import BaseModel, SecretStr
 
 from langchain_mimo_video import ChatMiMo
+from langchain_mimo_video._api_errors import MIN_SECRET_LENGTH, scrub
 from tests.cassettes import CASSETTE_ROOT, ProvenancePersister, scrub_request, scrub_response
 from tests.integration_tests.conftest import REPLAY_KEY
 from tests.unit_tests.fake_transport import FakeMiMo, Seen, completion, error_body, sse, stream_of
@@ -495,3 +496,52 @@ def test_recording_with_the_canary_key_stores_no_trace_of_it(tmp_path: Path) -> 
     assert not leaked(text)
     for item in cassette_strings(cassette_path):
         assert not leaked(item)
+
+
+# -- scrub: values, not field names; short placeholders are no key -------------------------
+
+
+def test_a_short_placeholder_key_leaves_field_names_and_text_alone() -> None:
+    # Before: with api_key="k", token_usage came back as "to***en_usage" and
+    # completion_tokens as "completion_to***ens".
+    fake = FakeMiMo().reply_json(completion(content="kinky kites"))
+    llm = ChatMiMo(api_key="k", max_retries=0, **fake.clients())
+    reply = llm.invoke("hi")
+    usage = reply.response_metadata["token_usage"]
+    assert "completion_tokens" in usage and "prompt_tokens" in usage
+    assert reply.content == "kinky kites"
+
+
+@pytest.mark.parametrize(
+    "secret", ["sk-0123456789abcdef0123456789abcdef", "tp-eightch", "12345678"]
+)
+def test_a_real_length_key_is_masked_everywhere_in_values_and_keys(secret: str) -> None:
+    payload = {
+        "error": {"message": f"bad key {secret}!", "param": [f"Bearer {secret}", secret]},
+        f"echo-{secret}": b"raw " + secret.encode(),
+    }
+    clean = scrub(payload, secret)
+    assert secret not in repr(clean)
+    assert clean["error"]["message"] == "bad key ***!"
+    assert clean["error"]["param"] == ["Bearer ***", "***"]
+    assert clean["echo-***"] == b"raw ***"
+
+
+def test_a_short_secret_is_masked_as_a_whole_value_only() -> None:
+    payload = {"key": "k", "token_usage": {"completion_tokens": 3}, "note": "kept", "b": b"k"}
+    assert scrub(payload, "k") == {
+        "key": "***",
+        "token_usage": {"completion_tokens": 3},
+        "note": "kept",
+        "b": b"***",
+    }
+    assert scrub("k", "k") == "***"
+    assert scrub("sk-abc", "sk-abc") == "***"
+    assert scrub("xsk-abcx", "sk-abc") == "xsk-abcx"
+    assert MIN_SECRET_LENGTH == 8
+
+
+def test_scrub_keeps_bytes_that_are_not_utf8() -> None:
+    secret = "sk-0123456789abcdef"
+    raw = b"\xff\xfe " + secret.encode() + b" \x80"
+    assert scrub(raw, secret) == b"\xff\xfe *** \x80"
