@@ -174,19 +174,21 @@ def plan_source(
     from the store's copy, so workers on other machines read the same bytes.
     """
     label = os.fspath(source)
+    stored: Path | None = None
     try:
         if is_url(source):
             segments = planner.plan(source)
             link = None
         else:
             media_id = store.put(source)
-            with local_copy(store, media_id) as local:
-                segments = [replace(s, source=label) for s in planner.plan(local)]
+            with local_copy(store, media_id) as stored:
+                segments = [replace(s, source=label) for s in planner.plan(stored)]
             link = str(Path(label).resolve())
     except Exception as error:
         if is_fatal(error):
             raise
-        return [{**dict.fromkeys(_PLAN_FIELDS), "source": label, "error": _error_text(error)}]
+        text = _error_text(error, stored, label)
+        return [{**dict.fromkeys(_PLAN_FIELDS), "source": label, "error": text}]
     return [{**segment.to_row(), "link": link, "error": None} for segment in segments]
 
 
@@ -426,14 +428,19 @@ class DescribeSegments:
                 self.gate.release.remote(held)
             if is_fatal(error) and not isinstance(error, BudgetExceededError):
                 raise
-            return _error_row(row, _error_text(error))
+            stored = None
+            if segment.content_hash is not None and not is_url(segment.source):
+                stored = self.describer.files.store.local_path(segment.content_hash)
+            return _error_row(row, _error_text(error, stored, segment.label))
         if held is not None:
             self.gate.settle.remote(held, described.input_tokens, described.cost)
         return _described_row(row, described)
 
 
-def _error_text(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+def _error_text(error: BaseException, stored: Path | None = None, label: str = "") -> str:
+    """``"Type: message"``, naming the video as given rather than the store's copy of it."""
+    text = f"{type(error).__name__}: {error}"
+    return text.replace(os.fspath(stored), label) if stored is not None else text
 
 
 def _error_row(row: Mapping[str, Any], error: str) -> dict[str, Any]:

@@ -196,7 +196,10 @@ def test_a_failing_video_becomes_error_rows_and_the_job_goes_on(
 
     assert len(good) == 2 and {row["source"] for row in good} == {str(videos["two"])}
     assert set(errors) == set(sources[1:])
-    assert errors[str(videos["bad"])].split(":")[0].endswith("Error")
+    assert errors[str(videos["bad"])].startswith("VideoSourceError: ")
+    # the error names the video as given, not the store's copy the worker read
+    assert str(videos["bad"]) in errors[str(videos["bad"])]
+    assert str(tmp_path / "store") not in errors[str(videos["bad"])]
     assert "missing.mp4" in errors[str(tmp_path / "missing.mp4")]
     assert errors["https://example.com/clip.mp4"].startswith("VideoValidationError:")
     assert len(mimo.chat_requests) == 2  # nothing was sent for the failing sources
