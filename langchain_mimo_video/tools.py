@@ -33,7 +33,9 @@ from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.errors import (
     AmbiguousURLError,
     MiMoError,
+    MiMoResponseError,
     MissingAPIKeyError,
+    StreamInterruptedError,
     UnsafeSourceError,
 )
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_FPS, MIN_FPS
@@ -70,6 +72,11 @@ _DESCRIPTION: Final = (
 _NO_LOCAL_FILES: Final = " Local files are not available: pass an http(s) URL."
 
 _REFUSED: Final = "Cannot watch this video: "
+# A broken or cut-off answer is the service's fault, not the video's or the question's.
+_SERVICE_FAULT: Final = (
+    "MiMo's service failed to answer ({what}); this is not a problem with the video or the "
+    "question. Try again later, or go on without this video."
+)
 # "name:" at the start: a URL scheme (one letter is a Windows drive, a path).
 _SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # API errors caused by what the agent asked for (the video, its size, its content); others
@@ -543,6 +550,12 @@ def _agent_errors(video: str) -> Iterator[_Shown]:
         yield shown
     except MissingAPIKeyError:
         raise
+    except MiMoResponseError as error:
+        what = "its answer was not a valid response"
+        raise ToolException(_SERVICE_FAULT.format(what=what)) from error
+    except StreamInterruptedError as error:
+        what = "its answer was cut off before the end"
+        raise ToolException(_SERVICE_FAULT.format(what=what)) from error
     except MiMoError as error:
         raise ToolException(_REFUSED + shown.clean(str(error))) from error
     except openai.APIStatusError as error:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import openai
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -21,7 +22,7 @@ from langchain_mimo_video import ChatMiMo, MissingAPIKeyError, VideoLoader
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
 from tests.corpus import CORPUS, build
-from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body
+from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
 KEY = "sk-unit-test-key"
@@ -458,6 +459,51 @@ def test_deployment_api_errors_are_raised(status: int, error: type[Exception]) -
     fake = FakeMiMo().reply_json(error_body(status, "nope", "detail"), status=status)
     with pytest.raises(error):
         make_tool(fake).invoke({"video": "clip.avi", "question": "?"})
+
+
+def broken_answer(kind: str) -> FakeMiMo:
+    """A server that answers badly: an HTML page, JSON without choices, or a cut stream."""
+    fake = FakeMiMo()
+    if kind == "html":
+        fake.responses.append(
+            httpx2.Response(
+                200, text="<html>Bad gateway</html>", headers={"content-type": "text/html"}
+            )
+        )
+    elif kind == "no choices":
+        fake.reply_json({"id": "x", "object": "chat.completion", "created": 0, "model": "m"})
+    else:
+        fake.reply_stream(stream_of(completion(ANSWER))[:2], done=False)
+    return fake
+
+
+@MODES
+@pytest.mark.parametrize("kind", ["html", "no choices", "cut stream"])
+async def test_a_broken_answer_tells_the_agent_it_is_the_service_not_the_video(
+    mode: str, kind: str
+) -> None:
+    # Before: "Cannot watch this video: ..." as if the video had been refused.
+    fake = broken_answer(kind)
+    llm = ChatMiMo(api_key=KEY, max_retries=0, streaming=kind == "cut stream", **fake.clients())
+    tool = WatchVideoTool(llm=llm, allowed_dirs=[VIDEOS])
+    message = await call(tool, mode, {"video": "clip.avi", "question": "?"})
+    assert message.status == "error"
+    assert message.content.startswith("MiMo's service failed to answer")
+    assert "not a problem with the video" in message.content
+    assert "Try again later" in message.content
+    assert "Cannot watch this video" not in message.content
+    assert len(fake.seen) == 1
+
+
+def test_a_missing_key_still_raises_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MIMO_API_KEY", raising=False)
+    fake = broken_answer("html")
+    tool = WatchVideoTool(llm=ChatMiMo(max_retries=0, **fake.clients()), allowed_dirs=[VIDEOS])
+    with pytest.raises(MissingAPIKeyError):
+        tool.invoke({"video": "clip.avi", "question": "?"})
+    assert fake.seen == []
 
 
 def test_errors_raise_when_handle_tool_error_is_off(fake: FakeMiMo) -> None:
