@@ -31,6 +31,10 @@ from langchain_mimo_video.errors import (
 )
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 
+# A model name the profile table does not know (a self-hosted MiMo-V2.5 under its served
+# name), so the body shows the option was passed on; nothing is refused and no model is retired.
+SELF_HOSTED = "MiMo-V2.5"
+
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
 KEY = "sk-cli-test-0123456789abcdef"
 
@@ -138,12 +142,12 @@ def test_describe_options_reach_the_request() -> None:
             "--max-tokens",
             "300",
             "--model",
-            "mimo-v2-omni",
+            SELF_HOSTED,
         ],
         **fake_params(fake),
     )
     body = fake.last.body
-    assert body["model"] == "mimo-v2-omni"
+    assert body["model"] == SELF_HOSTED
     assert body["thinking"] == {"type": "disabled"}
     assert body["max_completion_tokens"] == 300
     assert body["messages"][0]["content"][0]["fps"] == 0.5

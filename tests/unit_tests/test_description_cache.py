@@ -56,7 +56,7 @@ def test_keys_change_with_every_part_and_ignore_float_noise() -> None:
         {"content": "cd" * 32},
         {"start": 1.0},
         {"end": 31.0},
-        {"model": "mimo-v2-omni"},
+        {"model": "MiMo-V2.5"},
         {"fps": 1.0},
         {"media_resolution": "max"},
         {"prompt": "Describe it!"},
@@ -206,7 +206,7 @@ def test_moving_or_renaming_a_file_still_hits(tmp_path: Path) -> None:
     "change",
     [
         {"prompt": "Only colours."},
-        {"chat": {"model": "mimo-v2-omni"}},
+        {"chat": {"model": "MiMo-V2.5"}},
         {"chat": {"max_tokens": 77}},
         {"chat": {"thinking": False}},
         {"chat": {"temperature": 0.3}},
