@@ -3,6 +3,7 @@
 Commands:
     describe VIDEO... [-q QUESTION]   ask MiMo (streams the answer with --stream)
     estimate VIDEO...                 tokens and price before sending; no key needed
+    index DIR [--estimate]            describe a folder as JSON documents, resumably
 
 Every video is checked (and re-encoded if it has to be) before the first request is sent;
 if any cannot be used, all of them are reported and nothing is sent.
@@ -30,7 +31,7 @@ import openai
 from langchain_core.exceptions import LangChainException
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 
-from langchain_mimo_video import doctor
+from langchain_mimo_video import _cli_index, doctor
 from langchain_mimo_video._cli_inputs import (
     EXIT_API_ERROR,
     EXIT_BAD_VIDEO,
@@ -465,6 +466,7 @@ COMMANDS: dict[str, Command] = {
         doctor.add_arguments,
         doctor.run,
     ),
+    "index": Command(_cli_index.HELP, _cli_index.add_arguments, _cli_index.run),
 }
 
 if __name__ == "__main__":  # pragma: no cover
