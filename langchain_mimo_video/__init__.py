@@ -60,17 +60,6 @@ if TYPE_CHECKING:
     from langchain_mimo_video.media import probe
     from langchain_mimo_video.tokens import estimate_video_tokens
 
-#: Names imported on first access: (module, attribute).
-_LAZY: dict[str, tuple[str, str]] = {
-    "probe": ("langchain_mimo_video.media", "probe"),
-    "estimate_video_tokens": ("langchain_mimo_video.tokens", "estimate_video_tokens"),
-}
-
-try:
-    __version__ = metadata.version("langchain-mimo-video")
-except metadata.PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
 __all__ = [
     "AmbiguousURLError",
     "ChatMiMo",
@@ -118,6 +107,18 @@ __all__ = [
     "make_video_part",
     "probe",
 ]
+
+
+#: Names imported on first access: (module, attribute).
+_LAZY: dict[str, tuple[str, str]] = {
+    "probe": ("langchain_mimo_video.media", "probe"),
+    "estimate_video_tokens": ("langchain_mimo_video.tokens", "estimate_video_tokens"),
+}
+
+try:
+    __version__ = metadata.version("langchain-mimo-video")
+except metadata.PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,16 @@ from langchain_mimo_video.tokens import (
     explain_video_tokens,
 )
 
+__all__ = [
+    "RequestEstimate",
+    "VideoEstimate",
+    "check_token_limit",
+    "estimate_request",
+    "estimate_text_tokens",
+    "token_limit_error",
+]
+
+
 # Per-message overhead of the chat template (role markers), an approximation.
 _MESSAGE_OVERHEAD = 4
 

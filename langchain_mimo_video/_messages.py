@@ -37,6 +37,19 @@ from langchain_mimo_video.errors import UnsupportedContentError
 from langchain_mimo_video.store import is_reference, no_store_error, reference_id
 from langchain_mimo_video.video import VideoDefaults, video_part_from_block
 
+__all__ = [
+    "PROVIDER",
+    "ReferenceResolver",
+    "ai_chunk_from_mimo",
+    "ai_message_from_mimo",
+    "came_from_mimo",
+    "content_blocks",
+    "message_to_mimo",
+    "messages_to_mimo",
+    "usage_from_mimo",
+]
+
+
 #: The value of ``response_metadata["model_provider"]`` on messages this package makes.
 #: Reasoning is passed back to the API only for messages that carry it.
 PROVIDER = "mimo"

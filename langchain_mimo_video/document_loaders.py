@@ -48,6 +48,20 @@ from langchain_mimo_video.progress import Progress, RunStats, tqdm_class
 from langchain_mimo_video.tokens import DEFAULT_PRICES, ModelPrice
 from langchain_mimo_video.video import VideoLoader
 
+__all__ = [
+    "DEFAULT_PROMPT",
+    "VIDEO_SUFFIXES",
+    "BudgetExceededError",
+    "CorpusEstimate",
+    "EmptyDescriptionError",
+    "Segment",
+    "SegmentDescriber",
+    "VideoDescriptionLoader",
+    "format_time_range",
+    "format_timestamp",
+]
+
+
 logger = logging.getLogger(__name__)
 
 DescriptionSource = str | os.PathLike[str]
@@ -591,17 +605,3 @@ def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
         "'**/*' takes every file, subfolders included). Check the folder and glob, or pass "
         "allow_empty=True to accept a folder with no videos."
     )
-
-
-__all__ = [
-    "DEFAULT_PROMPT",
-    "VIDEO_SUFFIXES",
-    "BudgetExceededError",
-    "CorpusEstimate",
-    "EmptyDescriptionError",
-    "Segment",
-    "SegmentDescriber",
-    "VideoDescriptionLoader",
-    "format_time_range",
-    "format_timestamp",
-]

@@ -8,6 +8,23 @@ from __future__ import annotations
 
 from typing import Final, Literal
 
+__all__ = [
+    "AUDIO_SAMPLE_RATE",
+    "DEFAULT_FPS",
+    "DEFAULT_MEDIA_RESOLUTION",
+    "DOCUMENTED_VIDEO_TYPES",
+    "MAX_BASE64_BYTES",
+    "MAX_FPS",
+    "MAX_URL_VIDEO_BYTES",
+    "MEDIA_RESOLUTIONS",
+    "MIN_FPS",
+    "REASONING_EFFORTS",
+    "VIDEO_MODELS",
+    "MediaResolution",
+    "ReasoningEffort",
+]
+
+
 #: Models that accept video input.
 VIDEO_MODELS: Final = frozenset({"mimo-v2.5", "mimo-v2-omni"})
 

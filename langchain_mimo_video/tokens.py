@@ -39,6 +39,20 @@ from langchain_mimo_video.limits import (
     MIN_FPS,
 )
 
+__all__ = [
+    "DEFAULT_PRICES",
+    "MAX_SAMPLED_FRAMES",
+    "ModelPrice",
+    "VideoTokenEstimate",
+    "estimate_audio_tokens",
+    "estimate_cost",
+    "estimate_video_tokens",
+    "explain_video_tokens",
+    "frame_size",
+    "sampled_frame_count",
+]
+
+
 # The vision encoder cuts frames into 16x16 patches and merges 2x2 of them into one
 # token, so the server works in 32-pixel steps; two consecutive frames share a token grid.
 _PATCH: Final = 16
@@ -415,17 +429,3 @@ def estimate_cost(
         + cached_input_tokens * price.cached_input
         + output_tokens * price.output
     ) / 1_000_000
-
-
-__all__ = [
-    "DEFAULT_PRICES",
-    "MAX_SAMPLED_FRAMES",
-    "ModelPrice",
-    "VideoTokenEstimate",
-    "estimate_audio_tokens",
-    "estimate_cost",
-    "estimate_video_tokens",
-    "explain_video_tokens",
-    "frame_size",
-    "sampled_frame_count",
-]

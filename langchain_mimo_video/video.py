@@ -59,6 +59,27 @@ from langchain_mimo_video.limits import (
 )
 from langchain_mimo_video.store import MediaStore, make_reference_part
 
+__all__ = [
+    "FitMode",
+    "VideoDefaults",
+    "VideoLoader",
+    "VideoPart",
+    "VideoSegmentPart",
+    "VideoSource",
+    "VideoUrl",
+    "base64_length",
+    "data_url_length",
+    "encode_bytes_data_url",
+    "encode_data_url",
+    "make_video_part",
+    "sniff_video_mime",
+    "validate_fps",
+    "validate_media_resolution",
+    "validate_video_url",
+    "video_part_from_block",
+]
+
+
 # Read and encode local files this many bytes at a time (a multiple of 3, so the base64
 # of each piece joins without padding). Small pieces are reused by the allocator; 3 MiB
 # ones measured slower and left ~7 MB resident after a 37 MB file.

@@ -1,1 +1,3 @@
 """Model data (profiles) for ChatMiMo."""
+
+__all__: list[str] = []

@@ -11,6 +11,22 @@ from typing import Any, Final
 
 from langchain_mimo_video.errors import MediaError, MiMoError, VideoSourceError
 
+__all__ = [
+    "DOCUMENTED_CONTAINERS",
+    "INSTALL_HINT",
+    "MAX_RATE_DENOMINATOR",
+    "MICROS",
+    "MIME_BY_CONTAINER",
+    "data_url_size",
+    "import_av",
+    "local_path",
+    "open_container",
+    "rate_of",
+    "rotation_of",
+    "video_stream",
+]
+
+
 INSTALL_HINT: Final = (
     'PyAV is needed for this; install it with pip install "langchain-mimo-video[media]".'
 )

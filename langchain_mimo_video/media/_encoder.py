@@ -31,6 +31,20 @@ from langchain_mimo_video.media._common import (
     video_stream,
 )
 
+__all__ = [
+    "AUDIO_BIT_RATE",
+    "AUDIO_RATE",
+    "DEFAULT_CRF",
+    "ENCODER_THREADS",
+    "MAX_AUTO_CRF",
+    "X264_PRESET",
+    "EncodePlan",
+    "open_local",
+    "output_rate",
+    "transcode_into",
+]
+
+
 # Encoding defaults, chosen with benchmarks/bench_fit.py, which compares the frames MiMo
 # samples from a fitted 1080p minute with the original's. x264's "faster" preset at CRF 30
 # keeps SSIM at 0.966 on average (worst frame 0.955) for a payload 22x smaller; "veryfast"

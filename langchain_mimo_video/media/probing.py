@@ -27,6 +27,14 @@ from langchain_mimo_video.media._common import (
 )
 from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader, check_public_url
 
+__all__ = [
+    "VideoInfo",
+    "check_decodable",
+    "probe",
+    "probe_audio_duration",
+]
+
+
 # --------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------

@@ -9,6 +9,12 @@ from langchain_mimo_video.errors import (
     VideoValidationError,
 )
 
+__all__ = [
+    "MAX_SEGMENTS",
+    "plan_segments",
+]
+
+
 #: The most segments one plan may hold. Each segment is a request to MiMo (and a
 #: re-encode here); beyond this the lengths are almost certainly a mistake, and a plan
 #: of billions of tuples would exhaust memory before anything was sent.

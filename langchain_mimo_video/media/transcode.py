@@ -48,6 +48,17 @@ from langchain_mimo_video.media.probing import VideoInfo, check_decodable, probe
 from langchain_mimo_video.media.segments import plan_segments
 from langchain_mimo_video.tokens import VideoTokenEstimate, explain_video_tokens
 
+__all__ = [
+    "FitResult",
+    "ProgressCallback",
+    "VideoSegment",
+    "clip_video",
+    "convert_video",
+    "fit_video",
+    "needs_conversion",
+    "split_video",
+]
+
 
 @dataclass(frozen=True)
 class FitResult:
