@@ -18,6 +18,8 @@ Options:
                                if it exists (describe once, ask many times)
     --embeddings NAME          keyword (default), openai, or package.module:Class
     --progress                 show a progress bar while describing (pip install tqdm)
+    --cache FILE               keep MiMo's descriptions in FILE (SQLite): a run stopped part-way
+                               resumes, and re-indexing an unchanged library sends nothing
 
 Embeddings: the default, ``keyword``, is ``KeywordEmbeddings`` below, a deterministic
 bag-of-words embedding that needs no API, no download and no extra package, so the example
@@ -41,13 +43,14 @@ import importlib
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import openai
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from langchain_core.indexing import InMemoryRecordManager, index
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.vectorstores import InMemoryVectorStore
 
@@ -144,15 +147,36 @@ def build_index(
         max_concurrency=args.max_concurrency,
         show_progress=args.progress,
         on_error="skip",  # a bad file is logged and left out; the rest is indexed
+        cache=args.cache,  # None: nothing kept
     )
     store = InMemoryVectorStore(embeddings)
+    # LangChain's index() writes each description once, skips unchanged ones and, with
+    # cleanup="full", removes those of videos gone from the folder. With a persistent
+    # record manager (langchain-community's SQLRecordManager) and vector store, a re-run
+    # after adding, changing or deleting videos writes only what changed.
+    records = InMemoryRecordManager(namespace="mimo-video-library")
+    records.create_schema()
     videos: set[str] = set()
-    count = 0
-    for document in loader.lazy_load():  # one at a time: memory stays flat
-        store.add_documents([document])
-        videos.add(document.metadata["source"])
-        count += 1
+
+    def documents() -> Iterator[Document]:
+        for document in loader.lazy_load():  # one at a time: memory stays flat
+            videos.add(document.metadata["source"])
+            yield document
+
+    result = index(
+        documents(),
+        records,
+        store,
+        cleanup="full",
+        source_id_key="source",
+        key_encoder="sha256",
+    )
+    count = result["num_added"] + result["num_updated"] + result["num_skipped"]
     print(f"Indexed {count} segments of {len(videos)} of {len(loader.sources)} videos.")
+    print(
+        f"index(): {result['num_added']} added, {result['num_skipped']} unchanged, "
+        f"{result['num_deleted']} removed"
+    )
     return store
 
 
@@ -216,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--progress",
         action="store_true",
         help="show a progress bar while describing (pip install tqdm)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="keep the descriptions in this SQLite file: a stopped run resumes, and "
+        "re-indexing an unchanged library sends nothing",
     )
     return parser
 
