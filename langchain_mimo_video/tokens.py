@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from langchain_mimo_video.data._prices import PRICES
 from langchain_mimo_video.errors import (
     InvalidArgumentError,
     UnknownPriceError,
@@ -360,14 +361,13 @@ class ModelPrice:
     currency: str = "CNY"
 
 
-#: Known prices, CNY per million tokens. Second-hand (the vendor's pricing page), so pass
-#: ``prices=`` to :func:`estimate_cost` when they change.
+#: Known prices, CNY per million tokens, from ``data/_prices.py``, which says where each
+#: figure comes from (all are second-hand); pass ``prices=`` to :func:`estimate_cost` when
+#: they change.
 DEFAULT_PRICES: Final[Mapping[str, ModelPrice]] = MappingProxyType(
     {
-        # After the 2026-05-27 price cut.
-        "mimo-v2.5": ModelPrice(input=1.0, cached_input=0.02, output=2.0),
-        # The earlier list price; no later figure for this model has been published.
-        "mimo-v2-omni": ModelPrice(input=2.8, cached_input=0.56, output=14.0),
+        model: ModelPrice(price.input, price.cached_input, price.output, price.currency)
+        for model, price in PRICES.items()
     }
 )
 

@@ -218,6 +218,20 @@ def test_prices_table() -> None:
     assert DEFAULT_PRICES["mimo-v2.5"].currency == "CNY"
 
 
+def test_prices_live_in_data_with_their_source() -> None:
+    from langchain_mimo_video.data._prices import PRICES
+
+    assert set(PRICES) == set(DEFAULT_PRICES)
+    for model, price in PRICES.items():
+        assert DEFAULT_PRICES[model] == ModelPrice(
+            price.input, price.cached_input, price.output, price.currency
+        )
+        # None of the figures is first-hand yet; each says so.
+        assert price.source.startswith("second-hand: ")
+    with pytest.raises(TypeError):
+        DEFAULT_PRICES["mimo-v2.5"] = ModelPrice(0, 0, 0)  # type: ignore[index]
+
+
 def test_estimate_cost_arithmetic() -> None:
     assert estimate_cost("mimo-v2.5", 1_000_000) == pytest.approx(1.0)
     assert estimate_cost("mimo-v2.5", 0, output_tokens=1_000_000) == pytest.approx(2.0)
