@@ -115,14 +115,14 @@ def sampled_frame_count(duration: float, fps: float = DEFAULT_FPS) -> int:
     (frames are consumed in pairs), and never fewer than two.
 
     Args:
-        duration: Video duration in seconds.
-        fps: Frames sampled per second, within [0.1, 10].
+        duration: video duration in seconds.
+        fps: frames sampled per second, within [0.1, 10].
 
     Returns:
         The number of sampled frames.
 
     Raises:
-        VideoValidationError: If ``duration`` is negative or ``fps`` is out of range.
+        VideoValidationError: if ``duration`` is negative or ``fps`` is out of range.
 
     Example:
         .. code-block:: python
@@ -183,17 +183,17 @@ def frame_size(
     about 1:128 the formula yields a side of 0 (and no vision tokens).
 
     Args:
-        duration: Video duration in seconds.
-        width: Frame width in pixels.
-        height: Frame height in pixels.
-        fps: Frames sampled per second, within [0.1, 10].
+        duration: video duration in seconds.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        fps: frames sampled per second, within [0.1, 10].
         media_resolution: ``"default"`` or ``"max"``.
 
     Returns:
         ``(width, height)`` of the resized frames.
 
     Raises:
-        VideoValidationError: If an argument breaks a documented rule.
+        VideoValidationError: if an argument breaks a documented rule.
 
     Example:
         .. code-block:: python
@@ -210,13 +210,13 @@ def estimate_audio_tokens(duration: float) -> int:
     """Estimate the audio tokens of ``duration`` seconds of sound (about 6.25 per second).
 
     Args:
-        duration: Audio duration in seconds.
+        duration: audio duration in seconds.
 
     Returns:
         The audio token count, including the two marker tokens.
 
     Raises:
-        VideoValidationError: If ``duration`` is negative or not finite.
+        VideoValidationError: if ``duration`` is negative or not finite.
 
     Example:
         .. code-block:: python
@@ -236,14 +236,14 @@ class VideoTokenEstimate:
     """The parts of a video's token estimate.
 
     Attributes:
-        frames: Frames the server samples.
-        frame_width: Width each frame is resized to, in pixels.
-        frame_height: Height each frame is resized to, in pixels.
-        vision: Tokens for the frames' pixels.
-        timestamps: Timestamp text tokens (3 per frame pair, 5 when ``fps > 2``).
-        special: Marker tokens around the frames.
-        audio: Audio tokens (0 when muted).
-        total: The sum of all parts.
+        frames: frames the server samples.
+        frame_width: width each frame is resized to, in pixels.
+        frame_height: height each frame is resized to, in pixels.
+        vision: tokens for the frames' pixels.
+        timestamps: timestamp text tokens (3 per frame pair, 5 when ``fps > 2``).
+        special: marker tokens around the frames.
+        audio: audio tokens (0 when muted).
+        total: the sum of all parts.
 
     """
 
@@ -268,18 +268,18 @@ def explain_video_tokens(
     """Estimate a video's tokens and show where they come from.
 
     Args:
-        duration: Video duration in seconds.
-        width: Frame width in pixels.
-        height: Frame height in pixels.
-        fps: Frames sampled per second, within [0.1, 10].
+        duration: video duration in seconds.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        fps: frames sampled per second, within [0.1, 10].
         media_resolution: ``"default"`` or ``"max"``.
-        mute: Leave out the audio tokens.
+        mute: leave out the audio tokens.
 
     Returns:
         A :class:`VideoTokenEstimate` whose ``total`` is the estimate.
 
     Raises:
-        VideoValidationError: If an argument breaks a documented rule.
+        VideoValidationError: if an argument breaks a documented rule.
 
     Example:
         .. code-block:: python
@@ -321,18 +321,18 @@ def estimate_video_tokens(
     Reproduces the vendor's documented formula; the API's ``usage`` is the authority.
 
     Args:
-        duration: Video duration in seconds.
-        width: Frame width in pixels.
-        height: Frame height in pixels.
-        fps: Frames sampled per second, within [0.1, 10].
+        duration: video duration in seconds.
+        width: frame width in pixels.
+        height: frame height in pixels.
+        fps: frames sampled per second, within [0.1, 10].
         media_resolution: ``"default"`` or ``"max"``.
-        mute: Leave out the audio tokens.
+        mute: leave out the audio tokens.
 
     Returns:
         The estimated token count.
 
     Raises:
-        VideoValidationError: If an argument breaks a documented rule.
+        VideoValidationError: if an argument breaks a documented rule.
 
     Example:
         .. code-block:: python
@@ -348,9 +348,9 @@ class ModelPrice:
     """Prices of one model, per million tokens.
 
     Attributes:
-        input: Price of a million uncached input tokens.
-        cached_input: Price of a million input tokens served from the cache.
-        output: Price of a million output tokens (reasoning included).
+        input: price of a million uncached input tokens.
+        cached_input: price of a million input tokens served from the cache.
+        output: price of a million output tokens (reasoning included).
         currency: ISO currency code of the prices.
 
     """
@@ -386,18 +386,18 @@ def estimate_cost(
     cached rate.
 
     Args:
-        model: Model name, e.g. ``"mimo-v2.5"``.
-        input_tokens: All input tokens of the request.
-        output_tokens: Output tokens, reasoning included.
-        cached_input_tokens: How many of the input tokens were cache hits.
-        prices: Prices that override or extend :data:`DEFAULT_PRICES`, by model name.
+        model: model name, e.g. ``"mimo-v2.5"``.
+        input_tokens: all input tokens of the request.
+        output_tokens: output tokens, reasoning included.
+        cached_input_tokens: how many of the input tokens were cache hits.
+        prices: prices that override or extend :data:`DEFAULT_PRICES`, by model name.
 
     Returns:
         The cost in the model's currency (see :attr:`ModelPrice.currency`).
 
     Raises:
-        UnknownPriceError: If no price is known for ``model`` (a ``KeyError``).
-        InvalidArgumentError: If a token count is negative or more tokens are cached than
+        UnknownPriceError: if no price is known for ``model`` (a ``KeyError``).
+        InvalidArgumentError: if a token count is negative or more tokens are cached than
             sent (a ``ValueError``).
 
     Example:

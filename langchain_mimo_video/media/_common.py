@@ -66,7 +66,7 @@ def data_url_size(num_bytes: int, mime_type: str = "video/mp4") -> int:
     This is what MiMo's 50 MB base64 limit is measured on.
 
     Args:
-        num_bytes: Size of the file.
+        num_bytes: size of the file.
         mime_type: MIME type written in the data URL's prefix.
 
     Returns:

@@ -91,7 +91,7 @@ def whatwg_host(url: str) -> str | None:
     UTS 46, which differs for a few characters; :func:`unambiguous_host` refuses them).
 
     Args:
-        url: Any URL.
+        url: any URL.
 
     Returns:
         The serialized host (IPv6 without brackets), or None if the URL has no host or a
@@ -160,7 +160,7 @@ def unambiguous_host(url: str) -> tuple[str, int | None]:
     ``urlsplit`` and a WHATWG reading (:func:`whatwg_host`) of the host differ.
 
     Args:
-        url: The URL to read. Its scheme is the caller's to check.
+        url: the URL to read. Its scheme is the caller's to check.
 
     Returns:
         The host (lower-case, without a trailing dot or IPv6 brackets; IPv4 addresses in
@@ -168,7 +168,7 @@ def unambiguous_host(url: str) -> tuple[str, int | None]:
         default.
 
     Raises:
-        AmbiguousURLError: If the URL is spelled in one of the ways above. The message
+        AmbiguousURLError: if the URL is spelled in one of the ways above. The message
             says what to change.
 
     Example:
@@ -331,10 +331,10 @@ def check_public_url(url: str) -> None:
     (``0x7f.1``).
 
     Args:
-        url: An ``http://`` or ``https://`` URL.
+        url: an ``http://`` or ``https://`` URL.
 
     Raises:
-        UnsafeSourceError: If the scheme is not http(s), the host is missing or cannot be
+        UnsafeSourceError: if the scheme is not http(s), the host is missing or cannot be
             resolved, or any of its addresses is not public.
         AmbiguousURLError: (an ``UnsafeSourceError``) if parsers could read the URL's host
             differently; the message says what to change.

@@ -45,19 +45,19 @@ class VideoInfo:
     """What :func:`probe` learned about a video.
 
     Attributes:
-        duration: Length in seconds (see :func:`probe` for where it comes from).
-        width: Display width in pixels (after any rotation in the file's metadata).
-        height: Display height in pixels.
-        frame_rate: Average frames per second, 0.0 when unknown.
-        video_codec: Codec name, e.g. ``"h264"``.
-        audio_codec: Codec name of the first audio stream, or None.
-        has_audio: Whether there is an audio stream.
-        container: Short container name: ``"mp4"``, ``"mov"``, ``"avi"``, ``"wmv"``,
+        duration: length in seconds (see :func:`probe` for where it comes from).
+        width: display width in pixels (after any rotation in the file's metadata).
+        height: display height in pixels.
+        frame_rate: average frames per second, 0.0 when unknown.
+        video_codec: codec name, e.g. ``"h264"``.
+        audio_codec: codec name of the first audio stream, or None.
+        has_audio: whether there is an audio stream.
+        container: short container name: ``"mp4"``, ``"mov"``, ``"avi"``, ``"wmv"``,
             ``"mkv"``, ``"webm"``, or FFmpeg's name for anything else.
-        size_bytes: Size of the whole file, or None if it could not be told.
-        bytes_read: Bytes actually read (or downloaded) to probe it.
+        size_bytes: size of the whole file, or None if it could not be told.
+        bytes_read: bytes actually read (or downloaded) to probe it.
         mime_type: MIME type guessed from the container, or None.
-        rotation: Counter-clockwise rotation the player applies (0, 90, 180 or 270).
+        rotation: counter-clockwise rotation the player applies (0, 90, 180 or 270).
         duration_source: ``"stream"``, ``"container"`` or ``"packets"``.
         exact_frame_rate: ``frame_rate`` as an exact fraction (``30000/1001`` for NTSC),
             or None when unknown. Use it, not ``Fraction(frame_rate)``, for arithmetic.
@@ -265,11 +265,11 @@ def probe(
     metadata; ``width`` and ``height`` are the upright (displayed) size.
 
     Args:
-        source: A path, bytes, a binary file object holding just the video (read from
+        source: a path, bytes, a binary file object holding just the video (read from
             its start; left open, its position restored), or an http(s) URL.
-        timeout: Seconds a URL's whole probe may take (connecting, redirects and every
+        timeout: seconds a URL's whole probe may take (connecting, redirects and every
             read); also the longest single wait.
-        allow_private_network: When False, URLs whose host (or any redirect's host)
+        allow_private_network: when False, URLs whose host (or any redirect's host)
             resolves to a loopback, private, link-local, reserved or cloud-metadata
             address are refused.
 
@@ -277,12 +277,12 @@ def probe(
         A :class:`VideoInfo`.
 
     Raises:
-        VideoSourceError: If the file is missing, the URL cannot be read, or the data is
+        VideoSourceError: if the file is missing, the URL cannot be read, or the data is
             not a video PyAV can open.
         ProbeLimitError: (a ``VideoSourceError``) if a URL's probe runs past ``timeout``
             or reads its byte cap (the stated size plus a margin, at most 300 MB).
-        UnsafeSourceError: If ``allow_private_network`` is False and the URL is not public.
-        MediaError: If PyAV is not installed or the video cannot be measured.
+        UnsafeSourceError: if ``allow_private_network`` is False and the URL is not public.
+        MediaError: if PyAV is not installed or the video cannot be measured.
 
     Example:
         .. code-block:: python
@@ -307,15 +307,15 @@ def check_decodable(source: VideoSource) -> VideoInfo:
     large the file).
 
     Args:
-        source: A path, bytes or a binary file object.
+        source: a path, bytes or a binary file object.
 
     Returns:
         The :class:`VideoInfo` of :func:`probe`.
 
     Raises:
-        VideoSourceError: If the data is not a video, has no video stream, or its first
+        VideoSourceError: if the data is not a video, has no video stream, or its first
             frame does not decode.
-        MediaError: If PyAV is not installed.
+        MediaError: if PyAV is not installed.
 
     Example:
         .. code-block:: python
@@ -341,17 +341,17 @@ def probe_audio_duration(
     else the first audio stream's, else measured from packet timestamps.
 
     Args:
-        source: A path, bytes, a binary file object, or an http(s) URL.
-        timeout: Seconds a URL's whole probe may take.
-        allow_private_network: When False, URLs pointing into private networks are refused.
+        source: a path, bytes, a binary file object, or an http(s) URL.
+        timeout: seconds a URL's whole probe may take.
+        allow_private_network: when False, URLs pointing into private networks are refused.
 
     Returns:
         The duration in seconds.
 
     Raises:
-        VideoSourceError: If the source cannot be read or has no audio stream.
-        UnsafeSourceError: If ``allow_private_network`` is False and the URL is not public.
-        MediaError: If PyAV is not installed or the duration cannot be measured.
+        VideoSourceError: if the source cannot be read or has no audio stream.
+        UnsafeSourceError: if ``allow_private_network`` is False and the URL is not public.
+        MediaError: if PyAV is not installed or the duration cannot be measured.
 
     Example:
         .. code-block:: python

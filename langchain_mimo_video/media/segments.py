@@ -37,15 +37,15 @@ def plan_segments(
     ``segment_seconds``) rather than left as a sliver.
 
     Args:
-        duration: Length of the video, seconds (> 0).
-        segment_seconds: Length of each segment, seconds (> 0).
-        overlap_seconds: Shared seconds between neighbours, in ``[0, segment_seconds)``.
+        duration: length of the video, seconds (> 0).
+        segment_seconds: length of each segment, seconds (> 0).
+        overlap_seconds: shared seconds between neighbours, in ``[0, segment_seconds)``.
 
     Returns:
         ``(start, end)`` pairs in order.
 
     Raises:
-        VideoValidationError: If an argument is out of range, or the plan would hold more
+        VideoValidationError: if an argument is out of range, or the plan would hold more
             than :data:`MAX_SEGMENTS` segments.
 
     Example:

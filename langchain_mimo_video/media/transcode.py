@@ -65,16 +65,16 @@ class FitResult:
     """The outcome of :func:`fit_video`.
 
     Attributes:
-        path: The video to send: the re-encoded MP4's path, or the original source
+        path: the video to send: the re-encoded MP4's path, or the original source
             (its path, or its bytes) when nothing had to change.
-        changed: Whether a new file was written.
-        original_info: Probe of the source.
-        fitted_info: Probe of the result (``original_info`` when unchanged).
-        original_bytes: Size of the source.
-        fitted_bytes: Size of the result.
+        changed: whether a new file was written.
+        original_info: probe of the source.
+        fitted_info: probe of the result (``original_info`` when unchanged).
+        original_bytes: size of the source.
+        fitted_bytes: size of the result.
         ratio: ``original_bytes / fitted_bytes``: how many times smaller it got.
-        tokens_before: Estimated tokens of the source (of the clip when clipped).
-        tokens_after: Estimated tokens of the result, checked equal to ``tokens_before``.
+        tokens_before: estimated tokens of the source (of the clip when clipped).
+        tokens_after: estimated tokens of the result, checked equal to ``tokens_before``.
     """
 
     path: Path | bytes
@@ -98,9 +98,9 @@ class VideoSegment:
     """One piece of a video cut by :func:`split_video`.
 
     Attributes:
-        start: Start in the source, seconds.
-        end: End in the source, seconds.
-        path: The segment's MP4 file.
+        start: start in the source, seconds.
+        end: end in the source, seconds.
+        path: the segment's MP4 file.
     """
 
     start: float
@@ -345,26 +345,26 @@ def fit_video(
     it is encoded once more at a higher CRF before giving up.
 
     Args:
-        source: A video file path or its bytes.
-        fps: The ``fps`` the video will be sent with.
-        media_resolution: The ``media_resolution`` it will be sent with.
-        max_base64_bytes: Limit on the data URL's length.
-        force: Re-encode even when the source fits.
-        start: Start of the part to keep, seconds (default: the beginning).
-        end: End of the part to keep, seconds (default: the end).
+        source: a video file path or its bytes.
+        fps: the ``fps`` the video will be sent with.
+        media_resolution: the ``media_resolution`` it will be sent with.
+        max_base64_bytes: limit on the data URL's length.
+        force: re-encode even when the source fits.
+        start: start of the part to keep, seconds (default: the beginning).
+        end: end of the part to keep, seconds (default: the end).
         crf: x264 CRF (lower is better and larger); default 30.
-        output: Where to write the MP4; default a new temporary file (the caller deletes
+        output: where to write the MP4; default a new temporary file (the caller deletes
             it).
-        on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
+        on_progress: called with ``(seconds done, seconds in all)`` as encoding runs.
 
     Returns:
         A :class:`FitResult`; ``result.path`` is what to send.
 
     Raises:
-        VideoTooLargeError: If even the re-encoded video is over ``max_base64_bytes``.
-        VideoSourceError: If the source is missing, a URL, or not a video.
-        VideoValidationError: If ``fps``, ``media_resolution`` or the range is invalid.
-        MediaError: If PyAV is missing or decoding/encoding fails.
+        VideoTooLargeError: if even the re-encoded video is over ``max_base64_bytes``.
+        VideoSourceError: if the source is missing, a URL, or not a video.
+        VideoValidationError: if ``fps``, ``media_resolution`` or the range is invalid.
+        MediaError: if PyAV is missing or decoding/encoding fails.
 
     Example:
         .. code-block:: python
@@ -414,22 +414,22 @@ def clip_video(
     size (rounded to even numbers) and frame rate are kept.
 
     Args:
-        source: A video file path or its bytes.
-        start: Start of the clip, seconds from the beginning.
-        end: End of the clip, seconds (exclusive).
-        output: Where to write the MP4; default a new temporary file.
-        fps: Scale for this sampling rate (see :func:`fit_video`).
-        media_resolution: Scale for this tier (see :func:`fit_video`).
+        source: a video file path or its bytes.
+        start: start of the clip, seconds from the beginning.
+        end: end of the clip, seconds (exclusive).
+        output: where to write the MP4; default a new temporary file.
+        fps: scale for this sampling rate (see :func:`fit_video`).
+        media_resolution: scale for this tier (see :func:`fit_video`).
         crf: x264 CRF; default 30.
-        on_progress: Called with ``(seconds done, seconds in all)`` as encoding runs.
+        on_progress: called with ``(seconds done, seconds in all)`` as encoding runs.
 
     Returns:
         The path of the clip.
 
     Raises:
-        VideoValidationError: If the range is empty or outside the video.
-        VideoSourceError: If the source is missing, a URL, or not a video.
-        MediaError: If PyAV is missing or decoding/encoding fails.
+        VideoValidationError: if the range is empty or outside the video.
+        VideoSourceError: if the source is missing, a URL, or not a video.
+        MediaError: if PyAV is missing or decoding/encoding fails.
 
     Example:
         .. code-block:: python
@@ -491,23 +491,23 @@ def split_video(
     token estimate is what it would be for the cut-out original).
 
     Args:
-        source: A video file path or its bytes.
-        segment_seconds: Length of each segment, seconds.
-        overlap_seconds: Seconds shared by neighbouring segments.
-        output_dir: Folder for the segment files (created if needed); default a new
+        source: a video file path or its bytes.
+        segment_seconds: length of each segment, seconds.
+        overlap_seconds: seconds shared by neighbouring segments.
+        output_dir: folder for the segment files (created if needed); default a new
             temporary folder.
-        fps: The ``fps`` the segments will be sent with.
-        media_resolution: The ``media_resolution`` they will be sent with.
-        max_base64_bytes: Limit on each segment's data URL.
+        fps: the ``fps`` the segments will be sent with.
+        media_resolution: the ``media_resolution`` they will be sent with.
+        max_base64_bytes: limit on each segment's data URL.
 
     Returns:
         The segments in order, files named ``segment-000.mp4``, ``segment-001.mp4``, ...
 
     Raises:
-        VideoTooLargeError: If a segment cannot be made small enough (use shorter ones).
-        VideoValidationError: If the segment lengths are invalid.
-        VideoSourceError: If the source is missing, a URL, or not a video.
-        MediaError: If PyAV is missing or decoding/encoding fails.
+        VideoTooLargeError: if a segment cannot be made small enough (use shorter ones).
+        VideoValidationError: if the segment lengths are invalid.
+        VideoSourceError: if the source is missing, a URL, or not a video.
+        MediaError: if PyAV is missing or decoding/encoding fails.
 
     Example:
         .. code-block:: python
@@ -565,17 +565,17 @@ def convert_video(
     decode, the video is re-encoded instead.
 
     Args:
-        source: A video file path or its bytes.
-        output: Where to write the MP4; default a new temporary file (the caller deletes
+        source: a video file path or its bytes.
+        output: where to write the MP4; default a new temporary file (the caller deletes
             it).
-        on_progress: Called with ``(seconds done, seconds in all)`` as it runs.
+        on_progress: called with ``(seconds done, seconds in all)`` as it runs.
 
     Returns:
         The path of the MP4.
 
     Raises:
-        VideoSourceError: If the source is missing, a URL, or not a decodable video.
-        MediaError: If PyAV is missing or re-encoding fails.
+        VideoSourceError: if the source is missing, a URL, or not a decodable video.
+        MediaError: if PyAV is missing or re-encoding fails.
 
     Example:
         .. code-block:: python
