@@ -1,10 +1,25 @@
 """LangChain integration for Xiaomi MiMo's video understanding API.
 
 The root exports the LangChain classes (``ChatMiMo``, ``VideoDescriptionLoader``,
-``WatchVideoTool``), ``VideoLoader`` and its parts, the estimates (``RequestEstimate``,
-``VideoEstimate``, ``estimate_video_tokens``, ``probe``) and every error. ``probe`` and
-``estimate_video_tokens`` are imported on first use, so the base install needs no PyAV.
-Public submodules: ``media``, ``tokens``, ``limits``, ``video``, ``errors``.
+``WatchVideoTool``), ``VideoLoader`` and its parts, ``MediaStore``, the estimates
+(``RequestEstimate``, ``VideoEstimate``, ``estimate_video_tokens``, ``probe``) and every
+error. ``probe`` and ``estimate_video_tokens`` are imported on first use, so the base
+install needs no PyAV.
+
+Public submodules, one idea each:
+
+- ``chat_models``, ``tools``, ``document_loaders``: the LangChain classes;
+- ``video``: sources to checked MiMo video parts; ``store``: video by reference;
+- ``media``: local video work with PyAV (probe, fit, clip, split, scenes);
+- ``tokens``: the token formula and prices; ``limits``: the vendor's documented figures;
+- ``errors``: the error tree; ``budget``, ``description_cache``, ``events``, ``progress``:
+  the description loader's parts; ``doctor`` and ``cli``: the ``mimo-video`` command;
+  ``ray``: the loader on Ray Data (the ``[ray]`` extra).
+
+Underscore modules are private: the request pipeline (``_messages``, ``_request``,
+``_body``, ``_responses``, ``_api_errors``, ``_clients``, ``_estimate``, ...), the
+loader's and the CLI's internals, ``_utils`` (small shared helpers) and ``data/`` (model
+profiles and prices, with their sources).
 """
 
 from importlib import metadata
