@@ -48,7 +48,6 @@ __all__ = [
     "check_all",
     "error_message",
     "exit_code",
-    "is_url",
     "load",
     "make_loader",
 ]
@@ -192,7 +191,7 @@ class Input:
     reencoded: Reencoded | None
 
 
-def is_url(source: str) -> bool:
+def has_scheme(source: str) -> bool:
     """Whether ``source`` has a scheme (``https:``, ``data:``, ...) rather than being a path."""
     return bool(_SCHEME.match(source))
 
@@ -227,7 +226,7 @@ def make_loader(args: argparse.Namespace, err: TextIO) -> VideoLoader:
 
 def _reencode_reason(source: str, loader: VideoLoader, args: argparse.Namespace) -> str | None:
     """Why loading ``source`` will re-encode it, or None when it will not."""
-    if not loader.fit or is_url(source):
+    if not loader.fit or has_scheme(source):
         return None
     if args.start is not None or args.end is not None:
         return "--start/--end"
@@ -308,7 +307,7 @@ def _check_one(
     item = Input(video=video, source=source, part=part, reencoded=reencoded)
     if (
         reencoded is None
-        and not is_url(source)
+        and not has_scheme(source)
         and len(part["video_url"]["url"]) > _KEEP_PARTS_UNDER
     ):
         item.part = None  # a plain read of a local file: cheap to do again

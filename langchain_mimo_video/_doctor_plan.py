@@ -19,6 +19,7 @@ from langchain_mimo_video._doctor_probes import (
 )
 from langchain_mimo_video._doctor_report import Finding, findings
 from langchain_mimo_video.errors import UnknownPriceError
+from langchain_mimo_video.limits import REASONING_EFFORTS
 from langchain_mimo_video.tokens import estimate_cost
 from langchain_mimo_video.video import VideoLoader
 
@@ -29,7 +30,6 @@ PRICE_MODEL = "mimo-v2.5"
 _SAY_OK = [{"role": "user", "content": "Say OK."}]
 _OFF = {"type": "disabled"}
 _QUESTION = "What colour dominates?"
-_EFFORTS = ("low", "medium", "high")
 _WEATHER = {
     "type": "function",
     "function": {
@@ -256,7 +256,7 @@ class Plan:
             "cap sent as max_tokens",
             {"model": self.model, "messages": _SAY_OK, "max_tokens": 4, "thinking": _OFF},
         )
-        for effort in _EFFORTS:
+        for effort in REASONING_EFFORTS:
             self._add(
                 Request(
                     f"reasoning_effort.{effort}",

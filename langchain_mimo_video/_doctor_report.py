@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from langchain_mimo_video._doctor_probes import CLIPS, Outcome, predicted_tokens
+from langchain_mimo_video.limits import REASONING_EFFORTS
 
 if TYPE_CHECKING:
     from langchain_mimo_video._doctor_plan import Plan
@@ -35,9 +36,6 @@ class Finding:
     behaviour: str
     agrees: bool | None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-_EFFORTS = ("low", "medium", "high")
 
 
 def _said(outcome: Outcome) -> str:
@@ -184,14 +182,14 @@ def findings(plan: Plan, outcomes: dict[str, Outcome]) -> list[Finding]:
         None,
         observed=_said(legacy) + " (the package sends max_completion_tokens)",
     )
-    efforts = {e: outcomes[f"reasoning_effort.{e}"] for e in (*_EFFORTS, "none")}
-    good = [e for e in _EFFORTS if efforts[e].ok]
+    efforts = {e: outcomes[f"reasoning_effort.{e}"] for e in (*REASONING_EFFORTS, "none")}
+    good = [e for e in REASONING_EFFORTS if efforts[e].ok]
     none_refused = efforts["none"].status is not None and 400 <= efforts["none"].status < 500
     add(
         "reasoning_effort",
         "low, medium and high are accepted; 'none' is refused",
         efforts["none"],
-        len(good) == len(_EFFORTS) and none_refused,
+        len(good) == len(REASONING_EFFORTS) and none_refused,
         behaviour=(
             f"accepted: {', '.join(good) or 'none of them'}; 'none' "
             + ("refused" if none_refused else _accepted(efforts["none"]))
