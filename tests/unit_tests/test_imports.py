@@ -6,15 +6,20 @@ here too, on purpose.
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 import langchain_mimo_video
+
+PACKAGE = "langchain_mimo_video"
 
 ROOT = [
     "AmbiguousURLError",
@@ -266,3 +271,34 @@ def test_root_names_are_the_submodules_objects() -> None:
     errors = importlib.import_module("langchain_mimo_video.errors")
     for name in SUBMODULES["errors"]:
         assert getattr(langchain_mimo_video, name) is getattr(errors, name)
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Imports of another module's underscore names, and ``obj._name`` on anything but
+    ``self``/``cls`` (importing an underscore *module* of the package is fine)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE):
+            for alias in node.names:
+                name = alias.name
+                if not name.startswith("_") or name.startswith("__"):
+                    continue
+                if importlib.util.find_spec(f"{node.module}.{name}") is None:
+                    found.append(f"{path.name}:{node.lineno}: from {node.module} import {name}")
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
+            if node.attr.startswith("__"):
+                continue
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls"):
+                continue
+            if isinstance(base, ast.Call) and ast.unparse(base.func) == "super":
+                continue
+            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_uses_another_modules_private_names() -> None:
+    root = Path(langchain_mimo_video.__file__).parent
+    found = [use for path in sorted(root.rglob("*.py")) for use in _private_uses(path)]
+    assert found == []
