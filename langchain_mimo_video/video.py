@@ -1176,7 +1176,12 @@ _LOOKS_LIKE_URL: Final = re.compile(
 def _user_path(source: str | os.PathLike[str]) -> Path:
     """A path as a person types it: ``~`` is the home folder."""
     path = Path(source)
-    return path.expanduser() if str(path).startswith("~") else path
+    if not str(path).startswith("~"):
+        return path
+    try:
+        return path.expanduser()
+    except (ValueError, UnicodeError) as err:  # a NUL byte, or a name the OS cannot encode
+        raise VideoSourceError(f"Not a usable file name: {str(source)!r} ({err}).") from err
 
 
 @functools.cache
