@@ -24,8 +24,9 @@ __all__ = [
 
 VideoSource: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 """A video as the package's functions take it: a path, raw bytes, a binary file object, or
-a URL string. Which URLs a function takes is in its docstring (:func:`media.probe` reads
-``http(s)://`` URLs; :meth:`VideoLoader.load` also takes base64 ``data:`` URLs)."""
+a URL string. Which URLs a function takes is in its docstring
+(:func:`~langchain_mimo_video.media.probe` reads ``http(s)://`` URLs;
+:meth:`~langchain_mimo_video.VideoLoader.load` also takes base64 ``data:`` URLs)."""
 
 #: A megabyte as MiMo's size limits count it (10**6 bytes), for messages.
 MB: Final = 1_000_000
