@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import os
 import re
 import stat
+import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +42,7 @@ from langchain_mimo_video.errors import (
 )
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_FPS, MIN_FPS
 from langchain_mimo_video.media import check_public_url
+from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.video import (
     FitMode,
     VideoLoader,
@@ -132,6 +135,15 @@ class WatchVideoTool(BaseTool):
     without its reasoning (MiMo accepts only text tool results, so the answer can go
     straight back into an agent's history).
 
+    Local videos go by reference: the bytes to send are put in a
+    :class:`~langchain_mimo_video.MediaStore` and the tool's chat model gets a reference
+    block of a few hundred bytes (so do its callbacks and traces); the base64 is streamed
+    from the store while the request is sent. The store is ``store`` if given, else the
+    loader's or the llm's ``media_store``, else a temporary folder made for the call and
+    removed when it ends (not the per-user cache: the agent picks the files, and copies of
+    them should not pile up or outlive the call). So N calls in flight hold no video in
+    memory, only N files on disk.
+
     Safety: the agent's model chooses ``video``, so by default the tool reads no local
     file at all and sends no URL that points into a private network:
 
@@ -185,6 +197,8 @@ class WatchVideoTool(BaseTool):
             System instructions for MiMo (default :data:`DEFAULT_PROMPT`).
         max_answer_chars: int | None
             Longer answers are cut and marked (default 4000).
+        store: MediaStore | None
+            Where local videos are put for sending; default a temporary one per call.
 
     Instantiate:
         .. code-block:: python
@@ -254,6 +268,10 @@ class WatchVideoTool(BaseTool):
     """Allow URLs whose host is loopback, private, link-local, reserved or metadata."""
     max_file_bytes: int | None = Field(default=100_000_000, ge=0)
     """Largest local file accepted, checked with ``stat()`` before anything is read."""
+    store: MediaStore | None = Field(default=None, exclude=True)
+    """Where local videos are put before sending (the llm then gets a reference). ``None``:
+    the loader's or the llm's store if they have one, else a temporary store per call,
+    removed when the call ends."""
 
     _default_llm: ChatMiMo | None = PrivateAttr(default=None)
 
@@ -332,15 +350,16 @@ class WatchVideoTool(BaseTool):
         with _agent_errors(video) as shown:
             source = self._checked_source(video)
             shown.source = source
-            part = self.video_loader.load(
-                source, start=start, end=end, fps=fps, media_resolution=media_resolution
-            )
-            config: RunnableConfig = (
-                {"callbacks": run_manager.get_child()} if run_manager is not None else {}
-            )
-            reply = llm.invoke(
-                self._messages(part, question, start), config=config, **self._call_options()
-            )
+            with self._store_for(source, llm) as store:
+                part = self._loader_for(store).load(
+                    source, start=start, end=end, fps=fps, media_resolution=media_resolution
+                )
+                config: RunnableConfig = (
+                    {"callbacks": run_manager.get_child()} if run_manager is not None else {}
+                )
+                reply = _with_store(llm, store).invoke(
+                    self._messages(part, question, start), config=config, **self._call_options()
+                )
             return self._answer(reply, llm)
 
     async def _arun(
@@ -359,16 +378,38 @@ class WatchVideoTool(BaseTool):
             # path checks and the URL's DNS lookup block: keep them off the event loop
             source = await asyncio.to_thread(self._checked_source, video)
             shown.source = source
-            part = await self.video_loader.aload(
-                source, start=start, end=end, fps=fps, media_resolution=media_resolution
-            )
-            config: RunnableConfig = (
-                {"callbacks": run_manager.get_child()} if run_manager is not None else {}
-            )
-            reply = await llm.ainvoke(
-                self._messages(part, question, start), config=config, **self._call_options()
-            )
+            with self._store_for(source, llm) as store:
+                part = await self._loader_for(store).aload(
+                    source, start=start, end=end, fps=fps, media_resolution=media_resolution
+                )
+                config: RunnableConfig = (
+                    {"callbacks": run_manager.get_child()} if run_manager is not None else {}
+                )
+                reply = await _with_store(llm, store).ainvoke(
+                    self._messages(part, question, start), config=config, **self._call_options()
+                )
             return self._answer(reply, llm)
+
+    @contextlib.contextmanager
+    def _store_for(self, source: str | Path, llm: ChatMiMo) -> Iterator[MediaStore | None]:
+        """The store a local ``source`` goes through (a temporary one is removed after)."""
+        if not isinstance(source, Path):
+            yield None  # a URL: MiMo fetches it, nothing to store
+            return
+        given = self.store or self.video_loader.store or llm.media_store
+        if given is not None:
+            yield given
+            return
+        with tempfile.TemporaryDirectory(prefix="mimo-video-tool-") as folder:
+            yield MediaStore(folder)
+
+    def _loader_for(self, store: MediaStore | None) -> VideoLoader:
+        loader = self.video_loader
+        if store is None or loader.store is store:
+            return loader
+        loader = copy.copy(loader)  # the caller's loader keeps its own settings
+        loader.store = store
+        return loader
 
     def _call_options(self) -> dict[str, Any]:
         # A name checked by check_public_url could resolve elsewhere when ChatMiMo's token
@@ -505,6 +546,13 @@ class WatchVideoTool(BaseTool):
                 f"of {limit / MB:.1f} MB for local files. Use a smaller file."
             )
         return path
+
+
+def _with_store(llm: ChatMiMo, store: MediaStore | None) -> ChatMiMo:
+    """``llm``, or a shallow copy (same clients) that resolves references from ``store``."""
+    if store is None or llm.media_store is store:
+        return llm
+    return llm.model_copy(update={"media_store": store})
 
 
 def _inside(path: Path, roots: Sequence[Path]) -> bool:

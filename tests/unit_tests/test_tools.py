@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
+import re
 import socket
+import tempfile
+import threading
 import tracemalloc
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import openai
 import pytest
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_tests.unit_tests import ToolsUnitTests
 from pydantic import ValidationError
 
 from langchain_mimo_video import ChatMiMo, MissingAPIKeyError, VideoLoader
 from langchain_mimo_video.media import probe
+from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
 from tests.corpus import CORPUS, build
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
@@ -714,3 +722,140 @@ async def test_tool_clips_ntsc_and_variable_rate_videos(
     (part,) = [p for p in sent_parts(fake) if p["type"] == "video_url"]
     clip = base64.b64decode(part["video_url"]["url"].split(",", 1)[1])
     assert probe(clip).duration == pytest.approx(0.4, abs=1e-3)
+
+
+# -- local videos go by reference ----------------------------------------------
+
+
+class ChatStarts(BaseCallbackHandler):
+    """Records what each ``on_chat_model_start`` received, as a tracer would serialise it."""
+
+    def __init__(self, temp: Path | None = None) -> None:
+        self.messages: list[str] = []
+        self.temp = temp
+        self.temp_during: list[list[str]] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.messages.append(json.dumps(dumpd(messages)))
+        if self.temp is not None:
+            self.temp_during.append(sorted(p.name for p in self.temp.iterdir()))
+
+
+def padded_video(path: Path, extra: int) -> Path:
+    """kitten.mp4 with an MP4 ``free`` box of ``extra`` random bytes: a valid, bigger file."""
+    box = (extra + 8).to_bytes(4, "big") + b"free" + os.urandom(extra)
+    path.write_bytes((VIDEOS / "kitten.mp4").read_bytes() + box)
+    return path
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where tempfile makes folders during the test (to see the tool's temporary store)."""
+    root = tmp_path / "tmp"
+    root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(root))
+    return root
+
+
+@MODES
+async def test_the_llm_sees_a_reference_and_mimo_gets_the_whole_video(
+    fake: FakeMiMo, mode: str, temp_root: Path
+) -> None:
+    recorder = ChatStarts(temp_root)
+    tool_call = {
+        "type": "tool_call",
+        "id": "call_1",
+        "name": "watch_video",
+        "args": {"video": "kitten.mp4", "question": "What moves?"},
+    }
+    tool = make_tool(fake)
+    config: Any = {"callbacks": [recorder]}
+    if mode == "sync":
+        message = tool.invoke(tool_call, config=config)
+    else:
+        message = await tool.ainvoke(tool_call, config=config)
+    assert message.status == "success"
+    video, _ = sent_parts(fake)
+    assert video == dict(VideoLoader().load(VIDEOS / "kitten.mp4"))  # the full data URL
+    (seen,) = recorder.messages
+    assert "mimo-media:" in seen
+    assert "base64" not in seen
+    assert len(seen.encode()) < 2048
+    # a temporary store existed while the model ran, and is gone once the call is over
+    assert [name.startswith("mimo-video-tool-") for name in recorder.temp_during[0]] == [True]
+    assert list(temp_root.iterdir()) == []
+
+
+@MODES
+async def test_the_temporary_store_is_removed_when_the_call_fails(
+    mode: str, temp_root: Path
+) -> None:
+    fake = FakeMiMo().reply_json(
+        error_body(400, "Param Incorrect", "Multimodal data is corrupted"), status=400
+    )
+    message = await call(make_tool(fake), mode, {"video": "clip.avi", "question": "?"})
+    assert message.status == "error"
+    assert len(fake.seen) == 1
+    assert list(temp_root.iterdir()) == []
+
+
+def test_a_store_given_to_the_tool_is_used_and_kept(fake: FakeMiMo, tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "store")
+    recorder = ChatStarts()
+    tool = make_tool(fake, store=store)
+    tool.invoke({"video": "clip.mov", "question": "?"}, config={"callbacks": [recorder]})
+    media_id = re.search(r"mimo-media:([0-9a-f]{64})", recorder.messages[0])
+    assert media_id is not None
+    with store.open(media_id[1]) as file:
+        assert file.read() == (VIDEOS / "clip.mov").read_bytes()
+    assert tool.llm is not None
+    assert tool.llm.media_store is None  # the caller's model is not changed
+
+
+def test_the_llm_store_is_used_when_the_tool_has_none(fake: FakeMiMo, tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "store")
+    llm = ChatMiMo(api_key=KEY, max_retries=0, media_store=store, **fake.clients())
+    WatchVideoTool(llm=llm, allowed_dirs=[VIDEOS]).invoke({"video": "clip.mov", "question": "?"})
+    assert len(list((tmp_path / "store").rglob("*"))) > 0
+    video, _ = sent_parts(fake)
+    assert video["video_url"]["url"].startswith("data:video/quicktime;base64,")
+
+
+def test_concurrent_calls_hold_no_data_urls_while_in_flight(tmp_path: Path) -> None:
+    """N calls wait at the server at once; what the process holds then is measured."""
+    calls, size = 4, 2_000_000
+    video = padded_video(tmp_path / "big.mp4", size)
+    data_url_chars = len(VideoLoader().load(video)["video_url"]["url"])
+    arrived = threading.Barrier(calls, timeout=60)
+    received: list[int] = []
+    held: list[int] = []
+    answer = httpx2.Response(200, json=completion(ANSWER))
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        # read the body piece by piece: request.read() would keep it on the request
+        received.append(sum(len(piece) for piece in request.stream))
+        if arrived.wait() == 0:  # every call is now in flight, its body sent
+            held.append(tracemalloc.get_traced_memory()[0])
+        arrived.wait()
+        return answer
+
+    class Streaming(httpx2.BaseTransport):
+        # httpx2.MockTransport would read (and keep) the whole body first
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+            return handler(request)
+
+    llm = ChatMiMo(api_key=KEY, max_retries=0, http_client=httpx2.Client(transport=Streaming()))
+    tool = WatchVideoTool(llm=llm, allowed_dirs=[tmp_path])
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with ThreadPoolExecutor(calls) as pool:
+            answers = list(
+                pool.map(lambda _: tool.invoke({"video": "big.mp4", "question": "?"}), range(calls))
+            )
+    finally:
+        tracemalloc.stop()
+    assert answers == [ANSWER] * calls
+    assert all(length > data_url_chars for length in received)  # each got the whole video
+    # inline, each call would hold its data URL (and the body built from it) meanwhile
+    assert held[0] - before < data_url_chars / 2
