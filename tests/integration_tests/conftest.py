@@ -29,6 +29,7 @@ from tests.cassettes import (
     json_body_matcher,
     live_provenance,
     local_server_provenance,
+    recording,
     scrub_request,
     scrub_response,
 )
@@ -72,6 +73,9 @@ def vcr_config() -> dict[str, Any]:
         "before_record_response": scrub_response,
         "decode_compressed_response": True,
         "allow_playback_repeats": False,
+        # Re-recording replaces a cassette whole: an interaction whose request changed (a
+        # re-encoded clip, a new field) must not survive beside its new version.
+        "drop_unused_requests": recording(),
     }
 
 
