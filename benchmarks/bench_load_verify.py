@@ -46,19 +46,19 @@ def _timed(run: Callable[[], Any]) -> float:
 def measure(path: Path, rounds: int) -> dict[str, list[float]]:
     """Seconds per call of each variant, in rotating order so load affects all alike."""
     from langchain_mimo_video import VideoLoader
-    from langchain_mimo_video import video as video_module
+    from langchain_mimo_video import _media_steps as media_steps
     from langchain_mimo_video.media import check_decodable
 
-    has_pyav = video_module._has_pyav
+    has_pyav = media_steps.has_pyav
     loader = VideoLoader(fit=False)
     data = path.read_bytes()
 
     def unchecked() -> None:
         # load as it runs without PyAV: content sniffing only, no check, no thread
-        video_module._has_pyav = lambda: False  # type: ignore[assignment]
+        media_steps.has_pyav = lambda: False  # type: ignore[assignment]
 
     def restore() -> None:
-        video_module._has_pyav = has_pyav  # type: ignore[assignment]
+        media_steps.has_pyav = has_pyav  # type: ignore[assignment]
 
     variants: dict[str, Callable[[], Any]] = {
         "load (path), checked": lambda: loader.load(path),

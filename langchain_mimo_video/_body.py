@@ -399,10 +399,9 @@ def _streams_inline(url: str) -> bool:
     """
     if len(url) < INLINE_STREAM_MIN or not url.isascii() or not url.startswith("data:"):
         return False
-    from langchain_mimo_video import video
+    from langchain_mimo_video._data_urls import encoded_here  # VideoLoader's own data URLs
 
-    known = getattr(video, "_encoded_here", None)  # VideoLoader's own data URLs
-    return known is not None and url in known
+    return url in encoded_here
 
 
 def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> StreamedBody:

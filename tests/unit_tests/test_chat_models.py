@@ -1005,13 +1005,15 @@ def test_loader_data_urls_are_not_decoded_again_on_every_send(
 ) -> None:
     import base64
 
-    import langchain_mimo_video.video as video
+    import langchain_mimo_video._data_urls as data_urls
     from langchain_mimo_video import VideoLoader
     from tests.videos import video_bytes
 
     checks: list[int] = []
-    real_check = video._check_base64
-    monkeypatch.setattr(video, "_check_base64", lambda t, s: checks.append(1) or real_check(t, s))
+    real_check = data_urls._check_base64
+    monkeypatch.setattr(
+        data_urls, "_check_base64", lambda t, s: checks.append(1) or real_check(t, s)
+    )
     fake.reply_json(completion())
     llm = make_model(fake)
     data = video_bytes(duration=0.3)

@@ -23,7 +23,7 @@ from langchain_mimo_video import (
     VideoValidationError,
     make_video_part,
 )
-from langchain_mimo_video import video as video_module
+from langchain_mimo_video import _media_steps as media_steps
 from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tokens import estimate_video_tokens, frame_size
@@ -553,7 +553,7 @@ def test_a_300_mb_local_file_becomes_a_working_part(tmp_path: Path) -> None:
 
 
 def test_encoded_here_remembers_by_content_and_forgets_the_oldest() -> None:
-    from langchain_mimo_video.video import _EncodedHere
+    from langchain_mimo_video._data_urls import _EncodedHere
 
     seen = _EncodedHere(capacity=2)
     first, second, third = "data:video/mp4;base64,AAAA", "data:video/mp4;base64,BBBB", "x" * 9
@@ -714,7 +714,7 @@ def test_show_progress_reports_a_re_encode(tmp_path: Path, monkeypatch: pytest.M
         def close(self) -> None:
             self.closed = True
 
-    monkeypatch.setattr(video_module, "_tqdm", lambda: Bar)
+    monkeypatch.setattr(media_steps, "tqdm_class", lambda: Bar)
     path = make_video(tmp_path / "v.mp4", duration=1.0, fps=10)
     VideoLoader(fit="always", show_progress=True).load(path)
     (bar,) = bars
