@@ -33,6 +33,7 @@ from langchain_mimo_video.errors import (
     VideoTooLargeError,
 )
 from langchain_mimo_video.limits import MAX_BASE64_BYTES
+from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.video import VideoLoader, data_url_length, sniff_video_mime
 
 __all__ = [
@@ -213,14 +214,20 @@ def _isatty(stream: TextIO) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)())
 
 
-def make_loader(args: argparse.Namespace, err: TextIO) -> VideoLoader:
-    """The command's VideoLoader; with tqdm installed and a terminal, it draws re-encode bars."""
+def make_loader(
+    args: argparse.Namespace, err: TextIO, store: MediaStore | None = None
+) -> VideoLoader:
+    """The command's VideoLoader; with tqdm installed and a terminal, it draws re-encode bars.
+
+    With ``store``, local videos are put there and their parts are references.
+    """
     bar = err is sys.stderr and _isatty(err) and importlib.util.find_spec("tqdm") is not None
     return VideoLoader(
         fps=args.fps,
         media_resolution=args.media_resolution,
         fit=not args.no_fit,
         show_progress=bar,
+        store=store,
     )
 
 
@@ -308,6 +315,7 @@ def _check_one(
     if (
         reencoded is None
         and not has_scheme(source)
+        and "video_url" in part  # a reference is small: kept
         and len(part["video_url"]["url"]) > _KEEP_PARTS_UNDER
     ):
         item.part = None  # a plain read of a local file: cheap to do again

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from langchain_core.messages import AIMessage
 
 from langchain_mimo_video._estimate import RequestEstimate
+from langchain_mimo_video.store import REFERENCE_PREFIX
 from langchain_mimo_video.tokens import DEFAULT_PRICES
+
+if TYPE_CHECKING:
+    from langchain_mimo_video.store import MediaStore
 
 __all__ = [
     "Reencoded",
@@ -56,8 +60,14 @@ def usage_line(usage: dict[str, Any]) -> str:
     )
 
 
-def summarise(body: dict[str, Any]) -> dict[str, Any]:
-    """The request body with every data URL cut down to its header and size."""
+def summarise(body: dict[str, Any], store: MediaStore | None = None) -> dict[str, Any]:
+    """The request body with every data URL cut down to its header and size.
+
+    Args:
+        body: the request body, as ``ChatMiMo.request_body`` builds it.
+        store: where its ``mimo-media:`` references are; each is shown as the data URL
+            the request will carry in its place (streamed from the store when sent).
+    """
 
     def cut(value: Any) -> Any:
         if isinstance(value, dict):
@@ -67,6 +77,10 @@ def summarise(body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value.startswith("data:") and "," in value:
             header = value.split(",", 1)[0]
             return f"{header},<{len(value) - len(header) - 1:,} base64 characters>"
+        if isinstance(value, str) and store is not None and value.startswith(REFERENCE_PREFIX):
+            info = store.info(value[len(REFERENCE_PREFIX) :])
+            characters = -(-info.size // 3) * 4
+            return f"data:{info.mime_type};base64,<{characters:,} base64 characters>"
         return value
 
     return {key: cut(value) for key, value in body.items()}

@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ from langchain_mimo_video._cli_output import (
 from langchain_mimo_video.chat_models import DEFAULT_MODEL, ChatMiMo
 from langchain_mimo_video.errors import MiMoError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MEDIA_RESOLUTIONS
+from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.video import VideoLoader
 
 __all__ = [
@@ -303,15 +305,27 @@ def _quiet_stdout(out: TextIO) -> None:
 
 
 def _describe(args: argparse.Namespace, session: Session) -> int:
+    # Local videos go through a store made for this run and removed when it ends (not the
+    # per-user cache, which would keep a copy of every file ever described): the checked
+    # messages hold references of a few hundred bytes, and each request streams its
+    # video from disk, so N videos waiting to be sent are N files, not N data URLs.
+    given = session.chat_params.get("media_store")  # main(media_store=...): the caller's
+    if isinstance(given, MediaStore):
+        return _describe_through(args, session, given)
+    with tempfile.TemporaryDirectory(prefix="mimo-video-") as folder:
+        return _describe_through(args, session, MediaStore(folder))
+
+
+def _describe_through(args: argparse.Namespace, session: Session, store: MediaStore) -> int:
     params: dict[str, Any] = {}
     if args.max_tokens is not None:
         params["max_tokens"] = args.max_tokens
     if args.no_thinking:
         params["thinking"] = False
-    llm = session.chat_model(args, **params)
+    llm = session.chat_model(args, media_store=store, **params)
     if not args.dry_run:
         llm.require_api_key()  # no key: exit 3 before a single video is read
-    loader = make_loader(args, session.err)
+    loader = make_loader(args, session.err, store)
     inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
     groups = [inputs] if args.together else [[item] for item in inputs]
     # Every request is built (and so validated) before the first one is sent. Messages
@@ -404,7 +418,7 @@ def _print_dry_run(
 ) -> None:
     """Print the request ``body`` (built by the same code as the real send) and its estimate."""
     label = ", ".join(item.video for item in group)
-    shown = summarise(body)
+    shown = summarise(body, llm.media_store)
     estimate = llm.estimate_request(messages)
     notes = [item.reencoded for item in group]
     url = f"{llm.base_url.rstrip('/')}/chat/completions"

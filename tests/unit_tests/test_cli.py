@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tracemalloc
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import openai
 import pytest
 from langchain_core.exceptions import OutputParserException
 
-from langchain_mimo_video import _cli_inputs, _request, cli
+from langchain_mimo_video import VideoLoader, _cli_inputs, _request, cli
 from langchain_mimo_video.errors import (
     EmptyDescriptionError,
     MiMoError,
@@ -28,6 +29,13 @@ from langchain_mimo_video.errors import (
     StreamInterruptedError,
     VideoSourceError,
     VideoTooLargeError,
+)
+from langchain_mimo_video.store import MediaStore
+from tests.unit_tests.by_reference import (
+    ChatStarts,
+    StreamingTransport,
+    padded_video,
+    use_temp_root,
 )
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 
@@ -526,3 +534,89 @@ def test_a_base_url_without_a_scheme_is_a_usage_error() -> None:
         "mimo-video: --base-url must be an http(s) URL such as https://api.xiaomimimo.com/v1, "
         "got 'api.example.com/v1'\n"
     )
+
+
+# -- local videos go by reference --------------------------------------------------------
+
+
+@pytest.fixture
+def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return use_temp_root(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_describe_sends_whole_videos_while_the_model_sees_references(
+    temp_root: Path, together: bool
+) -> None:
+    fake = FakeMiMo().reply_json(completion(content="ok"))
+    recorder = ChatStarts()
+    videos = [str(VIDEOS / "clip.mov"), str(VIDEOS / "kitten.mp4")]
+    argv = ["describe", *videos] + (["--together"] if together else [])
+    code, _, _ = run(argv, callbacks=[recorder], **fake_params(fake))
+    assert code == 0
+    sent = [p for seen in fake.seen for p in seen.body["messages"][0]["content"]]
+    urls = [p["video_url"]["url"] for p in sent if p["type"] == "video_url"]
+    assert urls == [VideoLoader().load(video)["video_url"]["url"] for video in videos]
+    assert len(recorder.messages) == (1 if together else 2)
+    for seen in recorder.messages:
+        assert "mimo-media:" in seen
+        assert "base64" not in seen
+        assert len(seen.encode()) < 2048 * len(videos)
+    assert list(temp_root.iterdir()) == []  # the run's store is gone
+
+
+def test_a_failed_send_removes_the_temporary_store(temp_root: Path) -> None:
+    fake = FakeMiMo().reply_json(error_body(400, "Param Incorrect", "corrupted"), status=400)
+    code, _, _ = run(["describe", str(VIDEOS / "clip.mov")], **fake_params(fake))
+    assert code == _cli_inputs.EXIT_API_ERROR
+    assert len(fake.seen) == 1
+    assert list(temp_root.iterdir()) == []
+
+
+def test_a_store_given_to_main_is_used_and_kept(tmp_path: Path) -> None:
+    store = MediaStore(tmp_path / "store")
+    fake = FakeMiMo().reply_json(completion(content="ok"))
+    code, _, _ = run(["describe", str(VIDEOS / "clip.mov")], media_store=store, **fake_params(fake))
+    assert code == 0
+    (media_id,) = [p.name for p in (tmp_path / "store").rglob("*") if len(p.name) == 64]
+    with store.open(media_id) as file:
+        assert file.read() == (VIDEOS / "clip.mov").read_bytes()
+
+
+def test_dry_run_of_a_stored_video_shows_the_data_url_it_stands_for(no_key: None) -> None:
+    code, out, _ = run(["describe", str(VIDEOS / "kitten.mp4"), "--dry-run", "--json"])
+    assert code == 0
+    record = json.loads(out)
+    (video, _) = record["request"]["messages"][0]["content"]
+    inline = VideoLoader().load(VIDEOS / "kitten.mp4")["video_url"]["url"]
+    header = inline.split(",", 1)[0]
+    assert video["video_url"]["url"] == (
+        f"{header},<{len(inline) - len(header) - 1:,} base64 characters>"
+    )
+    assert "mimo-media:" not in out
+
+
+def test_videos_waiting_to_be_sent_are_not_held_as_data_urls(tmp_path: Path) -> None:
+    """All videos are checked before the first send; what is held during it is measured."""
+    videos = [str(padded_video(tmp_path / f"v{n}.mp4", 2_000_000)) for n in range(3)]
+    data_url_chars = len(VideoLoader().load(videos[0])["video_url"]["url"])
+    received: list[int] = []
+    held: list[int] = []
+
+    def reply(length: int) -> httpx2.Response:
+        received.append(length)
+        held.append(tracemalloc.get_traced_memory()[0])
+        return httpx2.Response(200, json=completion(content="ok"))
+
+    client = httpx2.Client(transport=StreamingTransport(reply))
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        code, _, _ = run(["describe", *videos], api_key=KEY, max_retries=0, http_client=client)
+    finally:
+        tracemalloc.stop()
+    assert code == 0
+    assert len(received) == 3
+    assert all(length > data_url_chars for length in received)  # each got its whole video
+    # inline, the videos not yet sent would be held as data URLs meanwhile
+    assert max(held) - before < data_url_chars / 2

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import socket
-import tempfile
 import threading
 import tracemalloc
 from collections.abc import Callable
@@ -18,9 +16,7 @@ from typing import Any
 import httpx2
 import openai
 import pytest
-from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.load import dumpd
 from langchain_core.messages import AIMessage, ToolMessage
 from langchain_tests.unit_tests import ToolsUnitTests
 from pydantic import ValidationError
@@ -30,6 +26,12 @@ from langchain_mimo_video.media import probe
 from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
 from tests.corpus import CORPUS, build
+from tests.unit_tests.by_reference import (
+    ChatStarts,
+    StreamingTransport,
+    padded_video,
+    use_temp_root,
+)
 from tests.unit_tests.fake_transport import FakeMiMo, completion, error_body, stream_of
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
@@ -727,34 +729,9 @@ async def test_tool_clips_ntsc_and_variable_rate_videos(
 # -- local videos go by reference ----------------------------------------------
 
 
-class ChatStarts(BaseCallbackHandler):
-    """Records what each ``on_chat_model_start`` received, as a tracer would serialise it."""
-
-    def __init__(self, temp: Path | None = None) -> None:
-        self.messages: list[str] = []
-        self.temp = temp
-        self.temp_during: list[list[str]] = []
-
-    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
-        self.messages.append(json.dumps(dumpd(messages)))
-        if self.temp is not None:
-            self.temp_during.append(sorted(p.name for p in self.temp.iterdir()))
-
-
-def padded_video(path: Path, extra: int) -> Path:
-    """kitten.mp4 with an MP4 ``free`` box of ``extra`` random bytes: a valid, bigger file."""
-    box = (extra + 8).to_bytes(4, "big") + b"free" + os.urandom(extra)
-    path.write_bytes((VIDEOS / "kitten.mp4").read_bytes() + box)
-    return path
-
-
 @pytest.fixture
 def temp_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Where tempfile makes folders during the test (to see the tool's temporary store)."""
-    root = tmp_path / "tmp"
-    root.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(root))
-    return root
+    return use_temp_root(tmp_path, monkeypatch)
 
 
 @MODES
@@ -831,20 +808,16 @@ def test_concurrent_calls_hold_no_data_urls_while_in_flight(tmp_path: Path) -> N
     held: list[int] = []
     answer = httpx2.Response(200, json=completion(ANSWER))
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        # read the body piece by piece: request.read() would keep it on the request
-        received.append(sum(len(piece) for piece in request.stream))
+    def reply(length: int) -> httpx2.Response:
+        received.append(length)
         if arrived.wait() == 0:  # every call is now in flight, its body sent
             held.append(tracemalloc.get_traced_memory()[0])
         arrived.wait()
         return answer
 
-    class Streaming(httpx2.BaseTransport):
-        # httpx2.MockTransport would read (and keep) the whole body first
-        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-            return handler(request)
-
-    llm = ChatMiMo(api_key=KEY, max_retries=0, http_client=httpx2.Client(transport=Streaming()))
+    llm = ChatMiMo(
+        api_key=KEY, max_retries=0, http_client=httpx2.Client(transport=StreamingTransport(reply))
+    )
     tool = WatchVideoTool(llm=llm, allowed_dirs=[tmp_path])
     tracemalloc.start()
     try:
