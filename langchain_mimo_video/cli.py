@@ -328,8 +328,9 @@ def _describe_through(args: argparse.Namespace, session: Session, store: MediaSt
     loader = make_loader(args, session.err, store)
     inputs = check_all(loader, args, session, keep=args.together or args.dry_run)
     groups = [inputs] if args.together else [[item] for item in inputs]
-    # Every request is built (and so validated) before the first one is sent. Messages
-    # whose parts are read again at send time (large plain files) are not kept meanwhile.
+    # Every request is built (and so validated) before the first one is sent. Local videos
+    # are references to the store, so the kept messages hold no video; a part the checks
+    # left out (a large plain file, with a loader without a store) is read again at send time.
     requests: list[tuple[list[Input], list[BaseMessage] | None]] = []
     for group in groups:
         messages = _messages(group, loader, args)
