@@ -303,7 +303,7 @@ class _VideoSink:
 
 def open_local(av: Any, source: Path | bytes) -> Any:
     file: Any = str(source) if isinstance(source, Path) else io.BytesIO(source)
-    return open_container(av, file, str(source) if isinstance(source, Path) else "The bytes")
+    return open_container(av, file, str(source) if isinstance(source, Path) else "The video data")
 
 
 # Packets this far past the end of the range are no longer waited for.
@@ -324,7 +324,7 @@ def transcode_into(
     reports the planned duration to the microsecond, which keeps the token estimate
     identical.
     """
-    label = str(source) if isinstance(source, Path) else "The bytes"
+    label = str(source) if isinstance(source, Path) else "The video data"
     try:
         with open_local(av, source) as container:
             video_in = video_stream(container, label)

@@ -38,7 +38,7 @@ def remux_into(
     Raises:
         av.FFmpegError: if a packet cannot be copied (the caller re-encodes instead).
     """
-    label = str(source) if isinstance(source, Path) else "The bytes"
+    label = str(source) if isinstance(source, Path) else "The video data"
     with open_local(av, source) as container:
         video_in = video_stream(container, label)
         audio_in = [s for s in container.streams.audio if s.codec_context.name in REMUX_AUDIO]

@@ -388,8 +388,8 @@ def _opened(
     elif isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         counter = CountingReader(io.BytesIO(data))
-        with open_container(av, counter, "The bytes") as container:
-            yield container, counter, len(data), "The bytes"
+        with open_container(av, counter, "The video data") as container:
+            yield container, counter, len(data), "The video data"
     elif isinstance(source, str | os.PathLike):
         path = local_path(source)
         with path.open("rb") as raw:

@@ -45,6 +45,7 @@ from tests.mimo_server import MiMoContractServer
 pytestmark = pytest.mark.allow_hosts(["127.0.0.1"])
 
 VIDEOS = Path(__file__).parents[1] / "data" / "videos"
+PORTRAIT_MP4 = (VIDEOS / "portrait.mp4").read_bytes()
 URL = "https://example.com/clip.mp4"
 PNG_URL = "https://example.com/frame.png"
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
@@ -255,6 +256,19 @@ MESSAGE_CASES = [
         lambda: [RemoveMessage(id="m1")],
         U,
         r"RemoveMessage cannot be sent to MiMo; use HumanMessage",
+    ),
+    # references to stored videos (MediaStore)
+    case(
+        "reference-without-a-store",
+        ask({"type": "video", "file_id": "mimo-media:" + "a" * 64, "mime_type": "video/mp4"}),
+        VideoSourceError,
+        r"no MediaStore was given to resolve it",
+    ),
+    case(
+        "reference-with-a-path-for-an-id",
+        ask({"type": "video", "file_id": "mimo-media:../etc/passwd", "mime_type": "video/mp4"}),
+        VideoSourceError,
+        r"'\.\./etc/passwd' is not a MediaStore id: an id is the SHA-256",
     ),
 ]
 
@@ -535,6 +549,32 @@ SOURCE_CASES = [
         V,
         r"None " + RESOLUTIONS,
         loader={"media_resolution": None},
+    ),
+    # content that starts like a video but is not one: refused by load, not sent to MiMo
+    source_case(
+        "ftyp-box-then-garbage",
+        value_of(PORTRAIT_MP4[:32] + b"\x13" * 5000),
+        VideoSourceError,
+        r"is not a video PyAV can read",
+    ),
+    source_case(
+        "mp4-cut-short",
+        value_of(PORTRAIT_MP4[: len(PORTRAIT_MP4) * 6 // 10]),
+        VideoSourceError,
+        r"first frame does not decode: the file is damaged or cut short",
+    ),
+    # what a person types
+    source_case(
+        "web-address-without-scheme",
+        value_of("example.com/v.mp4"),
+        VideoSourceError,
+        r"write it with its scheme: 'https://example\.com/v\.mp4'",
+    ),
+    source_case(
+        "home-path-with-a-nul-byte",
+        value_of("~\x00"),
+        VideoSourceError,
+        r"Not a usable file name",
     ),
 ]
 
