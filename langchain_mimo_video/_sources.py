@@ -189,7 +189,9 @@ def user_path(source: str | os.PathLike[str]) -> Path:
     if not str(path).startswith("~"):
         return path
     try:
-        return path.expanduser()
+        # os.path's expanduser leaves "~nosuchuser" as it is (pathlib's raises RuntimeError),
+        # so an unknown user gives the usual "file not found".
+        return Path(os.path.expanduser(path))
     except (ValueError, UnicodeError) as err:  # a NUL byte, or a name the OS cannot encode
         raise VideoSourceError(f"Not a usable file name: {str(source)!r} ({err}).") from err
 

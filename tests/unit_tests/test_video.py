@@ -660,6 +660,13 @@ def test_home_folder_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert VideoLoader().load(Path("~/clip.mp4"), start=0, end=0.2)["video_url"]["url"]
 
 
+@pytest.mark.parametrize("source", ["~0", "~no-such-user-here/clip.mp4"])
+def test_unknown_user_in_a_home_path_is_a_missing_file(source: str) -> None:
+    # pathlib raises RuntimeError for an unknown user; a person gets "not found" instead.
+    with pytest.raises(VideoSourceError, match=r"Video file not found"):
+        VideoLoader().load(source)
+
+
 @pytest.mark.parametrize("fit", [True, False])
 def test_ntsc_clip_through_the_loader(tmp_path: Path, fit: bool) -> None:
     spec = next(spec for spec in CORPUS if spec.name == "ntsc-30")
