@@ -52,7 +52,7 @@ class TestChatMiMoStandard(ChatModelUnitTests):
         reason="langchain-core's load() admits only classes listed in its own mapping "
         "file, even with allowed_objects='all', so no partner package outside it can "
         "round-trip; dumpd() itself works and keeps the key as a secret reference "
-        "(test_key_is_sent_both_ways_and_kept_secret).",
+        "(test_key_is_sent_once_as_bearer_and_kept_secret).",
         raises=ValueError,
         strict=True,
     )
