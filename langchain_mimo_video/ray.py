@@ -62,6 +62,14 @@ __all__ = [
 #: Rows per block: one block per in-flight request slot keeps every worker busy.
 _ROWS_PER_SLOT = 1
 
+#: How the describing actors take blocks: two blocks per actor at once, on real threads, so
+#: one block's requests start while the other's last answer is awaited.
+_ACTOR_POOL_OPTIONS: dict[str, Any] = {
+    "max_tasks_in_flight_per_actor": 2,
+    "max_concurrent_calls_per_actor": 2,
+    "enable_true_multi_threading": True,
+}
+
 
 def _ray() -> Any:
     try:
@@ -254,12 +262,7 @@ def describe_videos(
         batch_format="pyarrow",
         batch_size=None,
         fn_constructor_kwargs={"job": job, "gate": gate},
-        compute=engine.data.ActorPoolStrategy(
-            size=workers,
-            max_tasks_in_flight_per_actor=2,
-            max_concurrent_calls_per_actor=2,
-            enable_true_multi_threading=True,
-        ),
+        compute=engine.data.ActorPoolStrategy(size=workers, **_ACTOR_POOL_OPTIONS),
         num_cpus=num_cpus,
     )
     return described
