@@ -273,29 +273,77 @@ def test_root_names_are_the_submodules_objects() -> None:
         assert getattr(langchain_mimo_video, name) is getattr(errors, name)
 
 
+def _is_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # the parent is a module, not a package
+        return False
+
+
+def _is_self(node: ast.expr) -> bool:
+    if isinstance(node, ast.Name) and node.id in ("self", "cls"):
+        return True
+    return isinstance(node, ast.Call) and ast.unparse(node.func) == "super"
+
+
 def _private_uses(path: Path) -> list[str]:
-    """Imports of another module's underscore names, and ``obj._name`` on anything but
+    """Imports of another module's underscore names, and ``obj._name`` or
+    ``getattr(obj, "_name")`` (``hasattr``, ``setattr``, ``delattr`` alike) on anything but
     ``self``/``cls`` (importing an underscore *module* of the package is fine)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = []
     for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+            and node.args[1].value.startswith("_")
+            and not node.args[1].value.startswith("__")
+            and not _is_self(node.args[0])
+        ):
+            found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
+            continue
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(PACKAGE):
             for alias in node.names:
                 name = alias.name
                 if not name.startswith("_") or name.startswith("__"):
                     continue
-                if importlib.util.find_spec(f"{node.module}.{name}") is None:
+                if not _is_module(f"{node.module}.{name}"):
                     found.append(f"{path.name}:{node.lineno}: from {node.module} import {name}")
         elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
             if node.attr.startswith("__"):
                 continue
-            base = node.value
-            if isinstance(base, ast.Name) and base.id in ("self", "cls"):
-                continue
-            if isinstance(base, ast.Call) and ast.unparse(base.func) == "super":
+            if _is_self(node.value):
                 continue
             found.append(f"{path.name}:{node.lineno}: {ast.unparse(node)}")
     return found
+
+
+def test_the_private_name_check_sees_every_form(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from langchain_mimo_video.video import _hidden\n"
+        "client._secret\n"
+        "getattr(client, '_secret', None)\n"
+        "setattr(client, '_secret', 1)\n"
+        "hasattr(client, '_secret')\n"
+        "self._mine\n"
+        "getattr(self, '_mine')\n"
+        "super()._parent\n"
+        "getattr(client, '__dict__')\n"
+        "getattr(client, name)\n",
+        encoding="utf-8",
+    )
+    assert [use.split(": ", 1)[1] for use in _private_uses(sample)] == [
+        "from langchain_mimo_video.video import _hidden",
+        "client._secret",
+        "getattr(client, '_secret', None)",
+        "setattr(client, '_secret', 1)",
+        "hasattr(client, '_secret')",
+    ]
 
 
 def test_no_module_uses_another_modules_private_names() -> None:
