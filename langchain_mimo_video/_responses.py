@@ -4,7 +4,8 @@ An answer that breaks the contract (an HTML page, invalid JSON, a body without
 ``choices``, a stream event that is not a JSON object) raises ``MiMoResponseError``
 instead of whatever Python error the parsing would hit; an error event inside a stream
 raises the class of its status. Everything read is scrubbed of the API key before it
-reaches a message, metadata or a callback.
+reaches a message, metadata or a callback; in a stream, also a key cut across chunks
+(``_stream_secrets``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from langchain_mimo_video._messages import (
     ai_message_from_mimo,
     usage_from_mimo,
 )
+from langchain_mimo_video._stream_secrets import KeyHoldback
 from langchain_mimo_video.errors import StreamInterruptedError
 
 __all__ = [
@@ -179,34 +181,42 @@ def _stream_failure(
 
 def iter_chunks(stream: openai.Stream[Any], secret: str | None) -> Iterator[dict[str, Any]]:
     """The checked chunks of an SDK stream (closed at the end); see the module docstring."""
+    holdback = KeyHoldback(secret)
     with stream:
         _check_stream_start(stream.response, secret)
         try:
             for raw in stream:
-                yield _chunk(raw, stream.response, secret)
+                yield holdback.feed(_chunk(raw, stream.response, secret))
         except (json.JSONDecodeError, openai.APIError) as error:
             ours = _stream_failure(error, stream.response, secret)
             if ours is None:
                 raise
             raise ours from None
+        last = holdback.flush()
+        if last is not None:
+            yield last
 
 
 async def aiter_chunks(
     stream: openai.AsyncStream[Any], secret: str | None
 ) -> AsyncIterator[dict[str, Any]]:
     """The async twin of :func:`iter_chunks`."""
+    holdback = KeyHoldback(secret)
     async with stream:
         if "event-stream" not in stream.response.headers.get("content-type", ""):
             await stream.response.aread()
             _check_stream_start(stream.response, secret)
         try:
             async for raw in stream:
-                yield _chunk(raw, stream.response, secret)
+                yield holdback.feed(_chunk(raw, stream.response, secret))
         except (json.JSONDecodeError, openai.APIError) as error:
             ours = _stream_failure(error, stream.response, secret)
             if ours is None:
                 raise
             raise ours from None
+        last = holdback.flush()
+        if last is not None:
+            yield last
 
 
 class StreamAssembler:
