@@ -90,7 +90,7 @@ class SegmentPlanner:
             VideoSourceError: the file cannot be read.
         """
         url = is_url(source)
-        content = None if url else file_sha256(source)
+        content = None if url else file_sha256(source, cache=self.cache)
         if not self.per_segment:
             return [Segment(source, content_hash=content)]
         if url:

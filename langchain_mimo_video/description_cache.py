@@ -5,6 +5,11 @@ SHA-256 of the video's bytes (not its path, so moving or renaming a file still h
 segment's time range, the model, fps, media_resolution, the prompt and the output settings.
 Changing any of them makes a new key, so that segment is described again.
 
+A file's SHA-256 is remembered by what ``stat`` says of it (resolved path, size, mtime,
+ctime, inode and device), so a re-run over an unchanged library reads no video byte to
+hash it: the SQLite cache keeps those hashes in a table beside the descriptions (shared by
+processes); every other cache remembers them for the life of the process.
+
 Two backends: :class:`SQLiteDescriptionCache`, written on the standard library's
 ``sqlite3`` (the default; WAL mode, safe for many threads and processes, each segment
 written as soon as it is described), and :class:`LangChainDescriptionCache`, which stores
@@ -19,6 +24,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,10 +37,12 @@ from langchain_mimo_video.errors import VideoSourceError
 
 __all__ = [
     "DescriptionCache",
+    "FileFingerprint",
     "LangChainDescriptionCache",
     "SQLiteDescriptionCache",
     "as_description_cache",
     "description_key",
+    "file_fingerprint",
     "file_sha256",
 ]
 
@@ -43,6 +51,13 @@ CACHE_VERSION: Final = 1
 #: The ``llm_string`` under which descriptions go into a LangChain ``BaseCache``.
 LANGCHAIN_NAMESPACE: Final = f"langchain_mimo_video.description/v{CACHE_VERSION}"
 _HASH_CHUNK: Final = 1 << 20
+#: A hash taken this soon after the file's last change is used but not remembered: on a
+#: file system with coarse timestamps a rewrite within the same tick keeps the same mtime.
+_SETTLED_NS: Final = 2_000_000_000
+
+FileFingerprint = tuple[str, int, int, int, int, int]
+"""What identifies one version of a file: resolved path, size, mtime_ns, ctime_ns (0 on
+Windows, where it is the creation time), inode and device (0 where the OS has none)."""
 
 
 class DescriptionCache(ABC):
@@ -62,12 +77,28 @@ class DescriptionCache(ABC):
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and self.lookup(key) is not None
 
+    def known_file_hash(self, fingerprint: FileFingerprint) -> str | None:
+        """The SHA-256 remembered for this version of a file, or ``None``.
+
+        The default remembers hashes for the life of the process (shared by every cache in
+        it); :class:`SQLiteDescriptionCache` keeps them in its database as well.
+        """
+        with _hash_lock:
+            return _hash_memo.get(fingerprint)
+
+    def remember_file_hash(self, fingerprint: FileFingerprint, sha256: str) -> None:
+        """Remember ``sha256`` as the hash of this version of a file."""
+        with _hash_lock:
+            _hash_memo[fingerprint] = sha256
+
 
 class SQLiteDescriptionCache(DescriptionCache):
     """Descriptions in one SQLite file, shared by threads and processes.
 
     The database runs in WAL mode; every :meth:`update` is its own committed transaction,
-    so a run killed at any moment keeps every segment finished before it.
+    so a run killed at any moment keeps every segment finished before it. A second table,
+    ``file_hashes``, keeps each local file's SHA-256 with its :data:`FileFingerprint` (one
+    row per path), so a later run, in any process, does not read an unchanged file again.
 
     Args:
         path: the database file (created with its folder when missing).
@@ -109,6 +140,11 @@ class SQLiteDescriptionCache(DescriptionCache):
                 "CREATE TABLE IF NOT EXISTS descriptions "
                 "(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
+            # The fingerprint as JSON: inode numbers can pass SQLite's signed 64 bits.
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS file_hashes "
+                "(path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, sha256 TEXT NOT NULL)"
+            )
             self._local.connection = connection
         return connection
 
@@ -130,6 +166,31 @@ class SQLiteDescriptionCache(DescriptionCache):
 
     def __len__(self) -> int:
         return int(self._connect().execute("SELECT COUNT(*) FROM descriptions").fetchone()[0])
+
+    def known_file_hash(self, fingerprint: FileFingerprint) -> str | None:
+        """The SHA-256 stored for this version of a file (this process's memo first)."""
+        known = super().known_file_hash(fingerprint)
+        if known is not None:
+            return known
+        row = (
+            self._connect()
+            .execute(
+                "SELECT fingerprint, sha256 FROM file_hashes WHERE path = ?", (fingerprint[0],)
+            )
+            .fetchone()
+        )
+        if row is None or tuple(json.loads(row[0])) != fingerprint:
+            return None
+        super().remember_file_hash(fingerprint, row[1])
+        return str(row[1])
+
+    def remember_file_hash(self, fingerprint: FileFingerprint, sha256: str) -> None:
+        """Store the hash of this version of a file (replacing the path's older one)."""
+        super().remember_file_hash(fingerprint, sha256)
+        self._connect().execute(
+            "INSERT OR REPLACE INTO file_hashes (path, fingerprint, sha256) VALUES (?, ?, ?)",
+            (fingerprint[0], json.dumps(list(fingerprint)), sha256),
+        )
 
 
 class LangChainDescriptionCache(DescriptionCache):
@@ -227,41 +288,89 @@ def _canonical(value: Any) -> Any:
 
 
 _hash_lock = threading.Lock()
-_hash_memo: dict[tuple[str, int, int], str] = {}
+_hash_memo: dict[FileFingerprint, str] = {}
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB pieces; remembered per file version.
-
-    A file whose size and modification time have not changed since it was hashed in this
-    process is not read again.
+def file_fingerprint(path: str | os.PathLike[str]) -> FileFingerprint:
+    """What ``stat`` says of one version of a file (see :data:`FileFingerprint`).
 
     Args:
         path: the file.
+
+    Returns:
+        ``(resolved path, size, mtime_ns, ctime_ns, inode, device)``.
+
+    Raises:
+        OSError: if the file cannot be found or stat-ed.
+    """
+    resolved = Path(path).resolve()
+    return _fingerprint(os.fspath(resolved), resolved.stat())
+
+
+def _fingerprint(resolved: str, stat: os.stat_result) -> FileFingerprint:
+    # On Windows st_ctime is the creation time, which a rewrite does not change.
+    ctime = 0 if os.name == "nt" else stat.st_ctime_ns
+    return (resolved, stat.st_size, stat.st_mtime_ns, ctime, stat.st_ino, stat.st_dev)
+
+
+def file_sha256(path: str | os.PathLike[str], *, cache: DescriptionCache | None = None) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB pieces; remembered per file version.
+
+    A file whose :data:`FileFingerprint` (path, size, mtime, ctime, inode, device) is
+    unchanged since it was hashed is not read again: ``cache`` remembers the hash
+    (:class:`SQLiteDescriptionCache` in its database, across processes; others, and no
+    cache, for the life of the process). Any change to the file (a same-size rewrite
+    included) changes its mtime and ctime, so it is read and hashed again. A hash taken
+    within 2 s of the file's last change is not remembered, since file systems with coarse
+    timestamps could keep the same mtime across a rewrite in that window.
+
+    Args:
+        path: the file.
+        cache: where hashes are remembered; ``None``: this process only.
 
     Returns:
         64 hex digits.
 
     Raises:
         VideoSourceError: if the file cannot be read.
+
+    Example:
+        .. code-block:: python
+
+            file_sha256("match.mp4", cache=SQLiteDescriptionCache("library.sqlite"))
     """
+    memo: DescriptionCache = cache if cache is not None else _PROCESS_ONLY
     try:
         resolved = Path(path).resolve()
-        stat = resolved.stat()
-        memo_key = (os.fspath(resolved), stat.st_size, stat.st_mtime_ns)
-        with _hash_lock:
-            known = _hash_memo.get(memo_key)
+        name = os.fspath(resolved)
+        before = _fingerprint(name, resolved.stat())
+        known = memo.known_file_hash(before)
         if known is not None:
             return known
         digest = hashlib.sha256()
         with resolved.open("rb") as stream:
             while piece := stream.read(_HASH_CHUNK):
                 digest.update(piece)
+        after = _fingerprint(name, resolved.stat())
     except OSError as error:
         raise VideoSourceError(
             f"Cannot read {os.fspath(path)}: {error.strerror or error}"
         ) from None
     value = digest.hexdigest()
-    with _hash_lock:
-        _hash_memo[memo_key] = value
+    # Remember only a file that did not change while it was read and has settled.
+    if after == before and time.time_ns() - before[2] >= _SETTLED_NS:
+        memo.remember_file_hash(before, value)
     return value
+
+
+class _ProcessMemo(DescriptionCache):
+    """No descriptions; file hashes for the life of the process (``file_sha256`` alone)."""
+
+    def lookup(self, key: str) -> dict[str, Any] | None:
+        return None
+
+    def update(self, key: str, value: Mapping[str, Any]) -> None:
+        return None
+
+
+_PROCESS_ONLY: Final = _ProcessMemo()

@@ -6,7 +6,10 @@ records every request it gets, so "0 requests" is counted, not assumed.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
+import io
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -24,6 +27,7 @@ from langchain_mimo_video.description_cache import (
     SQLiteDescriptionCache,
     as_description_cache,
     description_key,
+    file_fingerprint,
     file_sha256,
 )
 from langchain_mimo_video.document_loaders import VideoDescriptionLoader
@@ -78,6 +82,135 @@ def test_file_hash_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
     assert file_sha256(path) == hashlib.sha256(data + b"!").hexdigest()
     with pytest.raises(VideoSourceError, match="Cannot read"):
         file_sha256(tmp_path / "missing.mp4")
+
+
+class ReadCounter:
+    """Counts the bytes read from files opened in binary mode under ``folder``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+        self.bytes = 0
+        self.opens = 0
+        real_open = io.open
+        counter = self
+
+        class Counted(io.BufferedReader):
+            def read(self, size: int | None = -1) -> bytes:
+                piece = super().read(size)
+                counter.bytes += len(piece)
+                return piece
+
+        def counting_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            stream = real_open(file, mode, *args, **kwargs)
+            if "b" in mode and "r" in mode and str(file).startswith(str(folder)):
+                counter.opens += 1
+                return Counted(stream.detach())
+            return stream
+
+        monkeypatch.setattr(io, "open", counting_open)
+        monkeypatch.setattr(builtins, "open", counting_open)
+
+
+def settle(path: Path, seconds_ago: float = 3600.0) -> None:
+    """Date the file's last change back, past the window in which a hash is not kept."""
+    when = path.stat().st_mtime - seconds_ago
+    os.utime(path, (when, when))
+
+
+def settled_file(tmp_path: Path, size: int) -> tuple[Path, bytes]:
+    """``library/a.mp4`` of ``size`` random bytes, last changed an hour ago."""
+    path = tmp_path / "library" / "a.mp4"
+    path.parent.mkdir()
+    data = os.urandom(size)
+    path.write_bytes(data)
+    settle(path)
+    return path, data
+
+
+@pytest.mark.parametrize("backend", ["none", "sqlite", "langchain"])
+def test_an_unchanged_file_is_not_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    path, data = settled_file(tmp_path, 3 << 20)
+    cache: Any = {
+        "none": None,
+        "sqlite": SQLiteDescriptionCache(tmp_path / "c.sqlite"),
+        "langchain": LangChainDescriptionCache(InMemoryCache()),
+    }[backend]
+    reads = ReadCounter(monkeypatch, tmp_path / "library")
+    assert file_sha256(path, cache=cache) == hashlib.sha256(data).hexdigest()
+    assert (reads.opens, reads.bytes) == (1, len(data))
+    for _ in range(3):
+        assert file_sha256(path, cache=cache) == hashlib.sha256(data).hexdigest()
+    assert (reads.opens, reads.bytes) == (1, len(data))  # not opened again
+
+
+def test_the_sqlite_cache_remembers_hashes_across_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, data = settled_file(tmp_path, 1 << 20)
+    database = tmp_path / "c.sqlite"
+    SQLiteDescriptionCache(database)
+    hashed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from langchain_mimo_video.description_cache import *; "
+            "print(file_sha256(sys.argv[1], cache=SQLiteDescriptionCache(sys.argv[2])))",
+            str(path),
+            str(database),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert hashed == hashlib.sha256(data).hexdigest()
+    stored = sqlite3.connect(database).execute("SELECT path, sha256 FROM file_hashes").fetchall()
+    assert stored == [(os.fspath(path.resolve()), hashed)]
+    # This process never hashed the file: its answer comes from the table, unread.
+    reads = ReadCounter(monkeypatch, tmp_path / "library")
+    assert file_sha256(path, cache=SQLiteDescriptionCache(database)) == hashed
+    assert reads.opens == 0
+
+
+@pytest.mark.parametrize("backend", ["none", "sqlite"])
+def test_a_modified_file_gets_a_new_hash(tmp_path: Path, backend: str) -> None:
+    cache = None if backend == "none" else SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    path = tmp_path / "a.mp4"
+    first, second = b"A" * 100_000, b"B" * 100_000  # a rewrite of the same size
+    path.write_bytes(first)
+    settle(path, 7200)
+    assert file_sha256(path, cache=cache) == hashlib.sha256(first).hexdigest()
+    path.write_bytes(second)
+    settle(path, 3600)  # a new mtime, still long settled
+    assert path.stat().st_size == len(first)
+    assert file_sha256(path, cache=cache) == hashlib.sha256(second).hexdigest()
+    # Content and mtime put back (rsync -t, touch -r): ctime still tells the versions apart.
+    when = path.stat().st_mtime_ns
+    path.write_bytes(first)
+    os.utime(path, ns=(when, when))
+    assert file_sha256(path, cache=cache) == hashlib.sha256(first).hexdigest()
+
+
+def test_a_file_changed_moments_ago_is_hashed_each_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "library" / "a.mp4"
+    path.parent.mkdir()
+    path.write_bytes(b"x" * 1000)  # mtime: now, so a same-tick rewrite could follow
+    reads = ReadCounter(monkeypatch, tmp_path / "library")
+    file_sha256(path)
+    file_sha256(path)
+    assert reads.opens == 2
+
+
+def test_fingerprints_name_the_file_version(tmp_path: Path) -> None:
+    path = tmp_path / "a.mp4"
+    path.write_bytes(b"1234")
+    resolved, size, mtime, _ctime, inode, device = file_fingerprint(tmp_path / "." / "a.mp4")
+    stat = path.stat()
+    assert (resolved, size, mtime) == (os.fspath(path.resolve()), 4, stat.st_mtime_ns)
+    assert (inode, device) == (stat.st_ino, stat.st_dev)
 
 
 # ---------------------------------------------------------------------------
