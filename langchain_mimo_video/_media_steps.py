@@ -1,8 +1,8 @@
 """What VideoLoader asks of PyAV: the decodability check, conversion to MP4, fitting.
 
 Everything here imports :mod:`langchain_mimo_video.media` only when it runs, so the base
-install (no PyAV) never loads it. Re-encoded videos come back as ``data:`` URLs, their
-temporary files removed.
+install (no PyAV) never loads it. Re-encoded videos come back as temporary MP4 files, which
+the caller's sink (``_sinks``) encodes or stores and then removes.
 """
 
 from __future__ import annotations
@@ -128,11 +128,11 @@ def fitted(
     show_progress: bool,
     start: float | None = None,
     end: float | None = None,
-) -> str:
+) -> Path:
     """Re-encode ``local`` (or its ``start``-``end`` range) at MiMo's frame size.
 
     Returns:
-        The re-encoded MP4 as a ``data:`` URL.
+        The re-encoded MP4, a temporary file the caller removes.
     """
     from langchain_mimo_video.media import fit_video
 
@@ -147,17 +147,17 @@ def fitted(
             on_progress=report,
         )
     assert isinstance(result.path, Path)  # forced: always a new file
-    return encode_and_remove(result.path)
+    return result.path
 
 
 def converted(
     local: Path | bytes, fps: float, media_resolution: str, *, fit: bool, show_progress: bool
-) -> str:
+) -> Path:
     """Remux or re-encode a video in a container MiMo does not document into MP4.
 
     Returns:
-        The MP4 as a ``data:`` URL; fitted to MiMo's frame size when ``fit`` and the MP4
-        would pass the base64 limit.
+        The MP4, a temporary file the caller removes; fitted to MiMo's frame size when
+        ``fit`` and the MP4 would pass the base64 limit.
 
     Raises:
         VideoTooLargeError: if the MP4 passes the base64 limit and ``fit`` is False.
@@ -172,4 +172,4 @@ def converted(
         if fit:
             return fitted(local, fps, media_resolution, show_progress=show_progress)
         raise too_large(size, "video/mp4", "Converted to MP4, the video")
-    return encode_and_remove(path)
+    return path

@@ -34,8 +34,6 @@ from langchain_mimo_video._data_urls import (
 )
 from langchain_mimo_video._media_steps import (
     converted,
-    encode_and_remove,
-    encoded_while_checked,
     fitted,
     has_pyav,
     progress,
@@ -53,6 +51,7 @@ from langchain_mimo_video._parts import (
     validate_video_url,
     video_part_from_block,
 )
+from langchain_mimo_video._sinks import DataUrlSink, Sent, Sink, Stored, StoreSink
 from langchain_mimo_video._sources import (
     StreamWindow,
     local_media,
@@ -236,29 +235,27 @@ class VideoLoader:
             ),
             mime_type=mime_type,
         )
+        # With a store, the bytes that would be sent go straight into it: no data URL.
+        sink: Sink = DataUrlSink() if self.store is None else StoreSink(self.store)
         if start is None and end is None:
-            url = self._url_for(source, options)
+            sent = self._sent_for(source, options, sink)
         else:
-            url = self._clip(source, start, end, options)
-        if self.store is not None and url.startswith("data:"):
-            return self._stored(url, options)
+            sent = self._clip(source, start, end, options, sink)
+        if isinstance(sent, Stored):
+            reference = make_reference_part(
+                sent.media_id,
+                mime_type=sent.mime_type,
+                fps=options.fps,
+                media_resolution=options.media_resolution,
+            )
+            # A standard video block, not a video_url part; ChatMiMo takes both.
+            return cast(VideoPart, reference)
         return {
             "type": "video_url",
-            "video_url": {"url": url},
+            "video_url": {"url": sent},
             "fps": options.fps,
             "media_resolution": options.media_resolution,
         }
-
-    def _stored(self, url: str, options: _PartOptions) -> VideoPart:
-        """Put the bytes of a data URL made or checked here in the store; the reference."""
-        assert self.store is not None
-        mime = url[len("data:") : url.index(";")]
-        media_id = self.store.put(decode_data_url(url), mime_type=mime)
-        reference = make_reference_part(
-            media_id, mime_type=mime, fps=options.fps, media_resolution=options.media_resolution
-        )
-        # A standard video block, not a video_url part; ChatMiMo takes both.
-        return cast(VideoPart, reference)
 
     async def aload(
         self,
@@ -348,29 +345,30 @@ class VideoLoader:
 
     # -- sources -------------------------------------------------------------
 
-    def _url_for(self, source: VideoSource, options: _PartOptions) -> str:
+    def _sent_for(self, source: VideoSource, options: _PartOptions, sink: Sink) -> Sent:
+        """An http(s) URL as it is, else what ``sink`` made of the bytes to send."""
         if isinstance(source, str):
             lowered = source[:8].lower()
             if lowered.startswith(("http://", "https://", "data:")):
                 url = validate_video_url(source)
                 if lowered.startswith("data:"):
-                    return self._from_data_url(url, options)
+                    return self._from_data_url(url, options, sink)
                 return url
             if re.match(r"^[a-z][a-z0-9+.-]*://", lowered):
                 return validate_video_url(source)  # raises: unsupported scheme
-            return self._from_path(user_path(source), options)
+            return self._from_path(user_path(source), options, sink)
         if isinstance(source, os.PathLike):
-            return self._from_path(user_path(source), options)
+            return self._from_path(user_path(source), options, sink)
         if isinstance(source, (bytes, bytearray, memoryview)):
-            return self._from_bytes(source, options)
+            return self._from_bytes(source, options, sink)
         if hasattr(source, "read"):
-            return self._from_stream(source, options)
+            return self._from_stream(source, options, sink)
         raise VideoSourceError(
             f"Cannot load a video from a {type(source).__name__}: pass an http(s) URL, a "
             "data: URL, a path, bytes or a binary file object."
         )
 
-    def _from_path(self, path: Path, options: _PartOptions) -> str:
+    def _from_path(self, path: Path, options: _PartOptions, sink: Sink) -> Sent:
         with reading(path):
             size = path.stat().st_size
             if not path.is_file():
@@ -381,22 +379,26 @@ class VideoLoader:
                 must_fit = self._must_fit(size, mime, f"The video file {path}")
                 if not must_fit and mime in DOCUMENTED_VIDEO_TYPES:
                     stream.seek(0)
-                    url, info = encoded_while_checked(
-                        path, lambda: encode_data_url(stream, size, mime)
+                    sent, info = sink.while_checked(
+                        path,
+                        lambda: sink.stream(stream, size, mime),
+                        # not for a MIME type given for another container
+                        keep=lambda info: not self._converts(info),
                     )
-                    if not self._converts(info):  # a MIME type given for another container
-                        return url
-                    del url
+                    if sent is not None:
+                        return sent
                 info = verified(path)
                 if must_fit:
-                    return self._fitted(path, options)
+                    return self._fitted(path, options, sink)
                 if self._converts(info):
-                    return self._converted(path, options)
+                    return self._converted(path, options, sink)
                 self._warn_undocumented(mime, str(path))
                 stream.seek(0)
-                return encode_data_url(stream, size, mime)
+                return sink.stream(stream, size, mime)
 
-    def _from_bytes(self, data: bytes | bytearray | memoryview, options: _PartOptions) -> str:
+    def _from_bytes(
+        self, data: bytes | bytearray | memoryview, options: _PartOptions, sink: Sink
+    ) -> Sent:
         view = memoryview(data)
         if not len(view):
             raise VideoSourceError("The bytes are empty; pass the bytes of a video file.")
@@ -404,31 +406,33 @@ class VideoLoader:
         must_fit = self._must_fit(len(view), mime, "The video bytes")
         whole = bytes(view) if not isinstance(data, bytes) else data
         if not must_fit and mime in DOCUMENTED_VIDEO_TYPES:
-            url, info = encoded_while_checked(whole, lambda: encode_bytes_data_url(view, mime))
-            if not self._converts(info):
-                return url
-            del url
+            sent, info = sink.while_checked(
+                whole, lambda: sink.data(view, mime), keep=lambda info: not self._converts(info)
+            )
+            if sent is not None:
+                return sent
         info = verified(whole)
         if must_fit:
-            return self._fitted(bytes(view), options)
+            return self._fitted(bytes(view), options, sink)
         if self._converts(info):
-            return self._converted(bytes(view), options)
+            return self._converted(bytes(view), options, sink)
         self._warn_undocumented(mime, "The bytes")
-        return encode_bytes_data_url(view, mime)
+        return sink.data(view, mime)
 
-    def _from_data_url(self, url: str, options: _PartOptions) -> str:
+    def _from_data_url(self, url: str, options: _PartOptions, sink: Sink) -> Sent:
         """Check (and convert or fit, when asked) a ``data:`` URL given by the caller."""
         if self.fit == "always":
-            return self._fitted(decode_data_url(url), options)
+            return self._fitted(decode_data_url(url), options, sink)
         if url in encoded_here or not has_pyav():
-            return url  # made here from a checked source, or nothing to check it with
+            # made here from a checked source, or nothing to check it with
+            return sink.data_url(url)
         data = decode_data_url(url)
         info = verified(data)
         if self._converts(info):
-            return self._converted(data, options)
-        return url
+            return self._converted(data, options, sink)
+        return sink.data_url(url, data)
 
-    def _from_stream(self, stream: IO[bytes], options: _PartOptions) -> str:
+    def _from_stream(self, stream: IO[bytes], options: _PartOptions, sink: Sink) -> Sent:
         name = getattr(stream, "name", None)
         label = f"The video stream {name}" if isinstance(name, str) else "The video stream"
         refusal = text_mode_error(stream, label)
@@ -439,7 +443,7 @@ class VideoLoader:
                 data = stream.read()
                 if isinstance(data, str):
                     raise text_mode_refusal(label)
-                return self._from_bytes(data, options)
+                return self._from_bytes(data, options, sink)
             start = stream.tell()
             size = stream.seek(0, os.SEEK_END) - start
             stream.seek(start)
@@ -454,11 +458,11 @@ class VideoLoader:
             info = verified(StreamWindow(stream, start, size))
             stream.seek(start)
             if must_fit:
-                return self._fitted(stream.read(), options)
+                return self._fitted(stream.read(), options, sink)
             if self._converts(info):
-                return self._converted(stream.read(), options)
+                return self._converted(stream.read(), options, sink)
             self._warn_undocumented(mime, label)
-            return encode_data_url(stream, size, mime)
+            return sink.stream(stream, size, mime)
         except OSError as error:
             raise VideoSourceError(f"Cannot read {label.lower()}: {error}.") from None
 
@@ -483,22 +487,30 @@ class VideoLoader:
         self,
         local: Path | bytes,
         options: _PartOptions,
+        sink: Sink,
         start: float | None = None,
         end: float | None = None,
-    ) -> str:
+    ) -> Sent:
         """Re-encode ``local`` (or its ``start``-``end`` range) at MiMo's frame size."""
-        return fitted(
-            local,
-            options.fps,
-            options.media_resolution,
-            show_progress=self.show_progress,
-            start=start,
-            end=end,
+        return sink.output(
+            fitted(
+                local,
+                options.fps,
+                options.media_resolution,
+                show_progress=self.show_progress,
+                start=start,
+                end=end,
+            )
         )
 
     def _clip(
-        self, source: VideoSource, start: float | None, end: float | None, options: _PartOptions
-    ) -> str:
+        self,
+        source: VideoSource,
+        start: float | None,
+        end: float | None,
+        options: _PartOptions,
+        sink: Sink,
+    ) -> Sent:
         local = local_media(source, "cut")
         if isinstance(local, Path):
             with reading(local):
@@ -519,7 +531,7 @@ class VideoLoader:
             )
         info = verified(local)
         if self.fit:
-            return self._fitted(local, options, start, end)
+            return self._fitted(local, options, sink, start, end)
         from langchain_mimo_video.media import clip_video, probe
 
         begin = 0.0 if start is None else start
@@ -533,7 +545,7 @@ class VideoLoader:
         if data_url_length(clipped_size, "video/mp4") > MAX_BASE64_BYTES:
             path.unlink(missing_ok=True)
             raise too_large(clipped_size, "video/mp4", "The clip")
-        return encode_and_remove(path)
+        return sink.output(path)
 
     def _converts(self, info: Any) -> bool:
         """Whether to convert a checked video (None: PyAV is not installed) to MP4."""
@@ -543,14 +555,16 @@ class VideoLoader:
 
         return bool(needs_conversion(info))
 
-    def _converted(self, local: Path | bytes, options: _PartOptions) -> str:
+    def _converted(self, local: Path | bytes, options: _PartOptions, sink: Sink) -> Sent:
         """Remux or re-encode a video in a container MiMo does not document into MP4."""
-        return converted(
-            local,
-            options.fps,
-            options.media_resolution,
-            fit=bool(self.fit),
-            show_progress=self.show_progress,
+        return sink.output(
+            converted(
+                local,
+                options.fps,
+                options.media_resolution,
+                fit=bool(self.fit),
+                show_progress=self.show_progress,
+            )
         )
 
     def _warn_undocumented(self, mime: str, label: str) -> None:
