@@ -21,7 +21,17 @@ the video request: wall time and the peak resident memory above the level before
 body and answers a fixed completion; it checks every streamed body's length. The store's
 one-off ``put`` is timed apart, in this process.
 
-Run from the repository root: ``python -m benchmarks.bench_reference_send [--quick]``.
+Then loading into the store, the step before any send, the same way (fresh child processes,
+interleaved, each into a new empty store, after loading a small video once):
+
+* inline (baseline): ``VideoLoader().load(path)``, the data URL;
+* store, as before: the inline data URL decoded again and put (what ``VideoLoader(store=)``
+  did until it streamed the file into the store);
+* store: ``VideoLoader(store=store).load(path)``, the file streamed into the store, hashed
+  as it is written, no data URL.
+
+Run from the repository root: ``python -m benchmarks.bench_reference_send [--quick]``
+(``--load-only``: just the loading figures).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import gc
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -54,7 +65,9 @@ from benchmarks.bench_large_file import _peak_rss, _reset_peak, _rss, large_vide
 MODEL = "mimo-v2.5"
 QUESTION = "What happens in this clip?"
 VARIANTS = ("naive", "inline + ChatMiMo", "streamed", "ChatMiMo + store")
+LOAD_VARIANTS = ("inline", "store, as before", "store")
 TARGET_RATIO = 0.3
+WARM_UP = REPO_ROOT / "tests" / "data" / "videos" / "kitten.mp4"
 
 
 def _chat_takes_store() -> bool:
@@ -152,6 +165,85 @@ def child(
     }
 
 
+def load_child(variant: str, path: Path, store_root: str) -> dict[str, Any]:
+    """One ``VideoLoader.load`` of ``path``: its time and peak RSS growth, in this process."""
+    from langchain_mimo_video import VideoLoader
+    from langchain_mimo_video._utils import decode_data_url
+    from langchain_mimo_video.store import MediaStore
+
+    store = MediaStore(store_root)
+    inline_loader, store_loader = VideoLoader(), VideoLoader(store=store)
+
+    def inline() -> Any:
+        return inline_loader.load(path)
+
+    def as_before() -> Any:
+        url = inline_loader.load(path)["video_url"]["url"]
+        mime = url[len("data:") : url.index(";")]
+        return store.put(decode_data_url(url), mime_type=mime)
+
+    def stored() -> Any:
+        return store_loader.load(path)
+
+    load = {"inline": inline, "store, as before": as_before, "store": stored}[variant]
+    # imports, PyAV, the store folder: not part of the figure
+    inline_loader.load(WARM_UP)
+    store_loader.load(WARM_UP)
+    gc.collect()
+    resettable = _reset_peak()
+    base = _rss()
+    started = time.perf_counter()
+    result = load()
+    seconds = time.perf_counter() - started
+    peak = _peak_rss() - base
+    del result
+    return {"variant": variant, "seconds": seconds, "peak": peak, "peak_resettable": resettable}
+
+
+def run_load_child(variant: str, path: Path, store_root: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", "benchmarks.bench_reference_send", "--load-child", variant]
+    command += ["--path", str(path), "--store", str(store_root)]
+    try:
+        done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    finally:
+        shutil.rmtree(store_root, ignore_errors=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"load child {variant} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure_loading(path: Path, runs: int) -> None:
+    """Print the load-into-the-store figures against the inline load, same run."""
+    size = path.stat().st_size
+    results: dict[str, list[dict[str, Any]]] = {variant: [] for variant in LOAD_VARIANTS}
+    root = work_dir("reference_send") / "load-stores"
+    for run in range(runs):
+        shift = run % len(LOAD_VARIANTS)
+        for variant in LOAD_VARIANTS[shift:] + LOAD_VARIANTS[:shift]:
+            results[variant].append(run_load_child(variant, path, root / f"{run}-{variant}"))
+    seconds = {v: median(r["seconds"] for r in results[v]) for v in LOAD_VARIANTS}
+    peaks = {v: median(r["peak"] for r in results[v]) for v in LOAD_VARIANTS}
+    rows = [
+        (
+            variant + (" (baseline)" if variant == "inline" else ""),
+            f"{seconds[variant] * 1000:.0f}",
+            f"{seconds[variant] / seconds['inline']:.2f}x",
+            f"{peaks[variant] / 1e6:.1f} MB",
+            f"{peaks[variant] / size:.2f}x",
+        )
+        for variant in LOAD_VARIANTS
+    ]
+    print(f"loading the {size / 1e6:.1f} MB video, medians of {runs} child runs each:")
+    print(table(["load", "wall ms", "time vs inline", "peak RSS growth", "x file"], rows))
+    print(
+        f"store vs store as before: {seconds['store'] / seconds['store, as before']:.2f}x the "
+        f"time, {peaks['store'] / max(peaks['store, as before'], 1):.2f}x the peak RSS growth; "
+        f"target peak <= {TARGET_RATIO}x the file: {peaks['store'] / size:.2f}x -> "
+        f"{verdict(peaks['store'] <= TARGET_RATIO * size)}"
+    )
+
+
 def run_child(
     variant: str, path: Path, store_root: str, media_id: str, base_url: str
 ) -> dict[str, Any]:
@@ -175,7 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-contract", action="store_true", help="skip the check against the contract server"
     )
+    parser.add_argument(
+        "--load-only", action="store_true", help="only the load-into-the-store figures"
+    )
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument("--load-child", choices=LOAD_VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--path", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--store", help=argparse.SUPPRESS)
     parser.add_argument("--media-id", help=argparse.SUPPRESS)
@@ -187,8 +283,18 @@ def main(argv: list[str] | None = None) -> int:
         result = child(args.child, args.path, args.store, args.media_id, args.base_url)
         print(json.dumps(result))
         return 0
+    if args.load_child:
+        print(json.dumps(load_child(args.load_child, args.path, args.store)))
+        return 0
     if args.quick:
         args.runs = 1
+    if args.load_only:
+        print_header(
+            "bench_reference_send: loading a ~37 MB video into a MediaStore, vs inline",
+            f"{args.runs} child processes per variant (interleaved), each into a new store",
+        )
+        measure_loading(large_video(args.quick), args.runs)
+        return 0
 
     from langchain_mimo_video.store import MediaStore
 
@@ -262,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
             f"no slower than naive: {f['seconds'] / naive['seconds']:.2f}x -> "
             f"{verdict(f['seconds'] <= naive['seconds'])}"
         )
+
+    print()
+    measure_loading(path, args.runs)
 
     if not args.no_contract:
         print("\ncontract server check (the streamed body, decoded by tests/mimo_server):")
