@@ -6,6 +6,10 @@ Audio parts use the formula's audio part (about 6.25 tokens a second). Text has 
 public tokenizer, so it is approximated (about 4 bytes a token for Latin text, 1 token
 a CJK character). MiMo publishes no image formula, so images are listed as unmeasured
 rather than guessed.
+
+A URL's probe (video or audio) may take ``probe_timeout`` seconds in all, its lookup,
+connection, redirects and reads together; ``ChatMiMo`` passes its ``timeout``, and without
+one the probe's own default applies (30 s, :func:`~langchain_mimo_video.media.probe`'s).
 """
 
 from __future__ import annotations
@@ -115,6 +119,7 @@ def estimate_request(
     probe_urls: bool = True,
     allow_private_network: bool = True,
     media_info: Callable[[str], MediaInfo] | None = None,
+    probe_timeout: float | None = None,
 ) -> RequestEstimate:
     """Estimate the input tokens of MiMo wire messages (as ChatMiMo sends them).
 
@@ -126,10 +131,15 @@ def estimate_request(
         allow_private_network: let URL probing reach private and loopback addresses.
         media_info: a MediaStore's ``info``: ``mimo-media:`` videos are estimated from the
             metadata stored with them, without reading the video.
+        probe_timeout: seconds each URL's probe may take in all (``None``: the probe's
+            default); a probe that runs past it is listed as unmeasured.
 
     Raises:
         MediaError: if PyAV (the ``[media]`` extra) is needed and missing.
     """
+    limits: dict[str, Any] = {"allow_private_network": allow_private_network}
+    if probe_timeout is not None:
+        limits["timeout"] = probe_timeout
     text = 0
     video = 0
     audio = 0
@@ -146,7 +156,7 @@ def estimate_request(
             if kind == "text":
                 text += estimate_text_tokens(str(part.get("text", "")))
             elif kind == "video_url":
-                estimate, reason = _video_part(part, probe_urls, allow_private_network, media_info)
+                estimate, reason = _video_part(part, probe_urls, limits, media_info)
                 if estimate is None:
                     unmeasured.append(reason)
                     continue
@@ -154,7 +164,7 @@ def estimate_request(
                 audio += estimate.tokens.audio
                 video += estimate.tokens.total - estimate.tokens.audio
             elif kind == "input_audio":
-                tokens, reason = _audio_part(part)
+                tokens, reason = _audio_part(part, limits)
                 if tokens is None:
                     unmeasured.append(reason)
                 else:
@@ -178,11 +188,13 @@ def check_token_limit(
     *,
     allow_private_network: bool = True,
     media_info: Callable[[str], MediaInfo] | None = None,
+    probe_timeout: float | None = None,
 ) -> None:
     """The ``max_input_tokens`` guard: estimate a request body, refuse it if over ``limit``.
 
     Probes the body's videos (files, data and URLs), so this is I/O; ``ChatMiMo`` runs it
-    after building the body and before sending it.
+    after building the body and before sending it. Each URL's probe may take
+    ``probe_timeout`` seconds (see :func:`estimate_request`).
 
     Raises:
         TokenLimitError: if the estimate is over ``limit``, with advice that fits it.
@@ -193,6 +205,7 @@ def check_token_limit(
         body.get("tools"),
         allow_private_network=allow_private_network,
         media_info=media_info,
+        probe_timeout=probe_timeout,
     )
     if estimate.input_tokens > limit:
         raise token_limit_error(estimate, limit)
@@ -230,9 +243,10 @@ def _short(url: str) -> str:
 def _video_part(
     part: Mapping[str, Any],
     probe_urls: bool,
-    allow_private_network: bool,
+    limits: Mapping[str, Any],
     media_info: Callable[[str], MediaInfo] | None = None,
 ) -> tuple[VideoEstimate | None, str]:
+    """One video part's estimate, or ``None`` and why; ``limits`` are URL probes' options."""
     from langchain_mimo_video.media import probe
 
     url = str((part.get("video_url") or {}).get("url", ""))
@@ -249,7 +263,7 @@ def _video_part(
         info = probe(decode_data_url(url))
     elif probe_urls:
         try:
-            info = probe(url, allow_private_network=allow_private_network)
+            info = probe(url, **limits)
         except MiMoError as error:
             return None, f"the video at {url} ({error})"
     else:
@@ -270,13 +284,13 @@ def _video_part(
     return estimate, ""
 
 
-def _audio_part(part: Mapping[str, Any]) -> tuple[int | None, str]:
+def _audio_part(part: Mapping[str, Any], limits: Mapping[str, Any]) -> tuple[int | None, str]:
     from langchain_mimo_video.media import probe_audio_duration
 
     data = str((part.get("input_audio") or {}).get("data", ""))
     try:
         source: str | bytes = decode_data_url(data) if data.startswith("data:") else data
-        duration = probe_audio_duration(source)
+        duration = probe_audio_duration(source, **limits)
     except MiMoError as error:
         return None, f"an audio part ({error})"
     return estimate_audio_tokens(duration), ""

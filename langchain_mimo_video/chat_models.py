@@ -189,7 +189,11 @@ class ChatMiMo(BaseChatModel):
     timeout: float | None = Field(
         default=None, validation_alias=AliasChoices("timeout", "request_timeout")
     )
-    """Seconds to wait for a response (``None``: the SDK's default, 10 minutes)."""
+    """Seconds to wait for a response (``None``: the SDK's default, 10 minutes).
+
+    Also the whole deadline of each URL probe an estimate or the ``max_input_tokens`` guard
+    makes (``None``: the probe's own 30 s).
+    """
     max_retries: int = 2
     """Retries of 429, 5xx and connection failures, with exponential backoff."""
     temperature: float | None = None
@@ -460,6 +464,7 @@ class ChatMiMo(BaseChatModel):
                 self.max_input_tokens,
                 allow_private_network=kwargs.get("probe_private_urls", self.probe_private_urls),
                 media_info=self._media_info,
+                probe_timeout=self.timeout,
             )
 
     async def _acheck_token_limit(self, body: Mapping[str, Any], kwargs: Mapping[str, Any]) -> None:
@@ -492,7 +497,9 @@ class ChatMiMo(BaseChatModel):
 
         Videos are probed and counted with the documented formula (URL videos by reading
         only their header and index); audio by its documented rate; text approximately.
-        ``estimate.cost(model)`` prices it from the price table.
+        ``estimate.cost(model)`` prices it from the price table. Each URL's probe may take
+        ``timeout`` seconds in all, as a request may (30 s when ``timeout`` is ``None``);
+        one that runs past it is listed in ``unmeasured``.
 
         Args:
             messages: the messages you would send.
@@ -510,7 +517,13 @@ class ChatMiMo(BaseChatModel):
                 print(estimate.input_tokens, estimate.cost("mimo-v2.5", output_tokens=500))
         """
         wire = messages_to_mimo(messages, self.video_defaults, self._resolve_reference)
-        return estimate_request(wire, tools, probe_urls=probe_urls, media_info=self._media_info)
+        return estimate_request(
+            wire,
+            tools,
+            probe_urls=probe_urls,
+            media_info=self._media_info,
+            probe_timeout=self.timeout,
+        )
 
     def get_num_tokens_from_messages(
         self,

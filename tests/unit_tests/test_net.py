@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from langchain_core.messages import HumanMessage
 
 from langchain_mimo_video import ChatMiMo, WatchVideoTool
 from langchain_mimo_video.errors import (
@@ -342,6 +343,47 @@ def test_a_dripping_server_meets_the_probe_deadline(hostile: _Hostile, phase: st
     assert (error.limit, error.value) == ("deadline", 1)
     assert "deadline of 1 s" in str(error) and "timeout" in str(error)
     # One second at a byte per 0.2 s is about 5 bytes; the connection was dropped then.
+    time.sleep(0.5)
+    assert hostile.sent <= 12
+
+
+def dripping_body(handler: BaseHTTPRequestHandler) -> None:
+    head = b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-65535/1000000\r\n"
+    handler.wfile.write(head + b"Content-Length: 65536\r\n\r\n")
+    handler.wfile.flush()
+    drip(handler, b"\0" * 200)  # 40 s at a byte every 0.2 s
+
+
+def video_message(url: str, kind: str = "video") -> HumanMessage:
+    if kind == "audio":
+        part: dict[str, Any] = {"type": "input_audio", "input_audio": {"data": url}}
+    else:
+        part = {"type": "video_url", "video_url": {"url": url}}
+    return HumanMessage(content=[part, {"type": "text", "text": "What happens?"}])
+
+
+@LOCAL
+@pytest.mark.parametrize("kind", ["video", "audio"])
+def test_estimates_probe_with_the_model_timeout(hostile: _Hostile, kind: str) -> None:
+    hostile.routes["/v.mp4"] = dripping_body
+    llm = ChatMiMo(api_key=KEY, timeout=1)
+    estimate: list[Any] = []
+    message = video_message(url_of(hostile, "/v.mp4"), kind)
+    assert run_bounded(lambda: estimate.append(llm.estimate_request([message]))) is None
+    (reason,) = estimate[0].unmeasured
+    assert "deadline of 1 s" in reason  # the model's timeout, not the probe's 30 s default
+    time.sleep(0.5)
+    assert hostile.sent <= 12
+
+
+@LOCAL
+def test_the_token_guard_probes_with_the_model_timeout(hostile: _Hostile) -> None:
+    hostile.routes["/v.mp4"] = dripping_body
+    fake = FakeMiMo().reply_json(completion())
+    llm = ChatMiMo(api_key=KEY, timeout=1, max_input_tokens=10**6, max_retries=0, **fake.clients())
+    message = video_message(url_of(hostile, "/v.mp4"))
+    assert run_bounded(lambda: llm.invoke([message])) is None  # unmeasured, so sent
+    assert len(fake.seen) == 1
     time.sleep(0.5)
     assert hostile.sent <= 12
 
