@@ -19,7 +19,9 @@ from typing import Any, TextIO
 from langchain_mimo_video._cli_inputs import Session
 from langchain_mimo_video.chat_models import DEFAULT_MODEL, ChatMiMo
 from langchain_mimo_video.document_loaders import VIDEO_SUFFIXES, VideoDescriptionLoader
+from langchain_mimo_video.errors import VideoValidationError
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MEDIA_RESOLUTIONS
+from langchain_mimo_video.media.scenes import check_scene_threshold
 from langchain_mimo_video.video import VideoLoader
 
 __all__ = ["CACHE_NAME", "HELP", "add_arguments", "run"]
@@ -37,6 +39,17 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
     return value
+
+
+def _threshold(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    try:
+        return check_scene_threshold(value)
+    except VideoValidationError as error:  # its first clause names the range
+        raise argparse.ArgumentTypeError(str(error).split(":", 1)[0]) from None
 
 
 def _whole(text: str) -> int:
@@ -85,6 +98,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-segment-seconds", type=_positive, default=60.0, metavar="S", help="with --scenes"
     )
     parser.add_argument(
+        "--scene-threshold",
+        type=_threshold,
+        default=None,
+        metavar="T",
+        help="with --scenes: the change between frames (0-255) that counts as a cut; "
+        "lower finds more cuts (default 27)",
+    )
+    parser.add_argument(
         "--events", action="store_true", help="ask for time-coded events per segment"
     )
     parser.add_argument("-q", "--question", default=None, help="the prompt per segment")
@@ -117,6 +138,11 @@ def _loader(args: argparse.Namespace, llm: ChatMiMo, err: TextIO) -> VideoDescri
             segment_by="scenes",
             min_segment_seconds=args.min_segment_seconds,
             max_segment_seconds=args.max_segment_seconds,
+            scene_threshold=args.scene_threshold,
+        )
+    elif args.scene_threshold is not None:
+        raise VideoValidationError(
+            "--scene-threshold sets where --scenes cuts; pass --scenes with it, or leave it out."
         )
     elif not args.whole:
         options.update(segment_seconds=args.segment_seconds, overlap_seconds=args.overlap_seconds)

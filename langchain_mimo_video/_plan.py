@@ -1,7 +1,8 @@
 """Planning of a description run: which segments each source is cut into.
 
 Fixed windows (``segment_seconds`` with ``overlap_seconds``), shots (``segment_by=
-"scenes"``, within ``min_segment_seconds`` / ``max_segment_seconds``), or the whole video.
+"scenes"``, within ``min_segment_seconds`` / ``max_segment_seconds``, cut where the change
+between frames passes ``scene_threshold``), or the whole video.
 Every local source is hashed once (SHA-256 of its bytes, streamed) for the cache key; the
 length and the shot boundaries found for a file's content are kept in the description
 cache too, so a re-run does not open the video again.
@@ -10,8 +11,9 @@ cache too, so a re-run does not open the video again.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal
 
 import openai
@@ -24,13 +26,16 @@ from langchain_mimo_video.description_cache import (
     description_key,
     file_sha256,
 )
-from langchain_mimo_video.errors import MissingAPIKeyError, VideoValidationError
+from langchain_mimo_video.errors import (
+    MissingAPIKeyError,
+    VideoSourceError,
+    VideoValidationError,
+)
 
-__all__ = ["SegmentBy", "SegmentPlanner", "is_fatal", "source_list"]
+__all__ = ["SegmentBy", "SegmentPlanner", "find_videos", "is_fatal", "source_list"]
 
 SegmentBy = Literal["fixed", "scenes"]
 Source = str | os.PathLike[str]
-_SCENE_THRESHOLD: Final = 27.0
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class SegmentPlanner:
         overlap_seconds: seconds shared by neighbouring windows.
         min_segment_seconds: shortest segment (``"scenes"``).
         max_segment_seconds: longest segment (``"scenes"``).
+        scene_threshold: the change between frames that counts as a cut (``"scenes"``),
+            in ``(0, 255]``; ``None``: PySceneDetect's default, 27.
         cache: where found shot boundaries are kept.
     """
 
@@ -51,6 +58,7 @@ class SegmentPlanner:
     overlap_seconds: float = 0.0
     min_segment_seconds: float = 2.0
     max_segment_seconds: float = 60.0
+    scene_threshold: float | None = None
     cache: DescriptionCache | None = None
 
     def __post_init__(self) -> None:
@@ -64,10 +72,23 @@ class SegmentPlanner:
                     'segment_by="scenes" cuts at shot boundaries: pass min_segment_seconds / '
                     "max_segment_seconds instead of segment_seconds / overlap_seconds."
                 )
-            from langchain_mimo_video.media.scenes import plan_scene_segments
+            from langchain_mimo_video.media.scenes import (
+                check_scene_threshold,
+                plan_scene_segments,
+            )
 
             plan_scene_segments(1.0, [], self.min_segment_seconds, self.max_segment_seconds)
-        elif self.segment_seconds is None:
+            if self.scene_threshold is not None:
+                object.__setattr__(
+                    self, "scene_threshold", check_scene_threshold(self.scene_threshold)
+                )
+            return
+        if self.scene_threshold is not None:
+            raise VideoValidationError(
+                'scene_threshold applies to segment_by="scenes" (shot boundaries); pass '
+                'segment_by="scenes" with it, or leave it out for fixed windows.'
+            )
+        if self.segment_seconds is None:
             if self.overlap_seconds:
                 raise VideoValidationError(
                     "overlap_seconds needs segment_seconds: overlap applies between segments."
@@ -133,14 +154,21 @@ class SegmentPlanner:
         return duration
 
     def _scene_cuts(self, source: str | os.PathLike[str], content: str | None) -> list[float]:
-        from langchain_mimo_video.media.scenes import detect_scene_cuts
+        """The file's cuts, kept in the cache by content and threshold.
 
-        key = description_key(kind="scene-cuts", content=content, threshold=_SCENE_THRESHOLD)
+        Another threshold finds other cuts, so other segments: it is part of the key.
+        """
+        from langchain_mimo_video.media.scenes import DEFAULT_SCENE_THRESHOLD, detect_scene_cuts
+
+        threshold = (
+            DEFAULT_SCENE_THRESHOLD if self.scene_threshold is None else self.scene_threshold
+        )
+        key = description_key(kind="scene-cuts", content=content, threshold=threshold)
         if self.cache is not None:
             known = self.cache.lookup(key)
             if known is not None:
                 return [float(cut) for cut in known["cuts"]]
-        cuts = detect_scene_cuts(source, threshold=_SCENE_THRESHOLD)
+        cuts = detect_scene_cuts(source, threshold=threshold)
         if self.cache is not None:
             self.cache.update(key, {"cuts": cuts})
         return cuts
@@ -168,6 +196,52 @@ def source_list(sources: Source | Iterable[Source]) -> list[Any]:
                 "source would be the whole video); save the video to a file instead."
             )
     return items
+
+
+def find_videos(
+    path: str | os.PathLike[str],
+    glob: str,
+    suffixes: Sequence[str] | None,
+    *,
+    allow_empty: bool = False,
+) -> list[Path]:
+    """The files of a folder that match ``glob`` and ``suffixes``, in sorted path order.
+
+    Raises:
+        VideoSourceError: ``path`` is not a folder, or nothing matches (unless
+            ``allow_empty``); the message says which, and what to change.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise VideoSourceError(f"{folder} is not a folder; pass the folder of the videos.")
+    wanted = None if suffixes is None else {suffix.lower() for suffix in suffixes}
+    found = sorted(
+        (
+            item
+            for item in folder.glob(glob)
+            if item.is_file() and (wanted is None or item.suffix.lower() in wanted)
+        ),
+        key=lambda item: item.as_posix(),
+    )
+    if not found and not allow_empty:
+        raise VideoSourceError(_nothing_found(folder, glob, wanted))
+    return found
+
+
+def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
+    """Why ``from_directory`` found no video, and what to change."""
+    matched = sum(1 for item in folder.glob(glob) if item.is_file())
+    if matched and suffixes is not None:
+        return (
+            f"No videos in {folder}: {matched} file{'s' if matched > 1 else ''} match "
+            f"glob={glob!r}, but none ends in {', '.join(sorted(suffixes))}. Pass suffixes=None "
+            "to take every match, or allow_empty=True to accept a folder with no videos."
+        )
+    return (
+        f"No videos in {folder}: no file matches glob={glob!r} (globs are case-sensitive; "
+        "'**/*' takes every file, subfolders included). Check the folder and glob, or pass "
+        "allow_empty=True to accept a folder with no videos."
+    )
 
 
 _FATAL_ERRORS: Final = (

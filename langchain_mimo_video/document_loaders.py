@@ -14,7 +14,6 @@ import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, Final, Literal
 
 from langchain_core.caches import BaseCache
@@ -28,7 +27,13 @@ from langchain_mimo_video._describe import (
     format_time_range,
     format_timestamp,
 )
-from langchain_mimo_video._plan import SegmentBy, SegmentPlanner, is_fatal, source_list
+from langchain_mimo_video._plan import (
+    SegmentBy,
+    SegmentPlanner,
+    find_videos,
+    is_fatal,
+    source_list,
+)
 from langchain_mimo_video._run import Outcome, Run, adescribe_in_turn, describe_in_turn
 from langchain_mimo_video.budget import (
     Budget,
@@ -39,10 +44,7 @@ from langchain_mimo_video.budget import (
 )
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.description_cache import DescriptionCache, as_description_cache
-from langchain_mimo_video.errors import (
-    EmptyDescriptionError,
-    VideoSourceError,
-)
+from langchain_mimo_video.errors import EmptyDescriptionError
 from langchain_mimo_video.limits import DOCUMENTED_VIDEO_TYPES
 from langchain_mimo_video.progress import Progress, RunStats, tqdm_class
 from langchain_mimo_video.tokens import DEFAULT_PRICES, ModelPrice
@@ -183,6 +185,10 @@ class VideoDescriptionLoader(BaseLoader):
             ``"scenes"``: cut at shot boundaries (PySceneDetect, the ``[scenes]`` extra).
         min_segment_seconds, max_segment_seconds: bounds of a ``"scenes"`` segment; shorter
             shots join the next, longer ones are split evenly.
+        scene_threshold: with ``"scenes"``, the mean change of hue, saturation and
+            lightness (0-255) between frames that counts as a cut, in ``(0, 255]``; lower
+            finds more cuts. ``None``: PySceneDetect's default, 27. Out of range:
+            ``VideoValidationError``, here.
         events: ask for time-coded events per segment (structured output).
         cache: an SQLite file path, a ``DescriptionCache``, or any LangChain ``BaseCache``
             (Redis, Postgres, ...); ``None`` keeps nothing.
@@ -251,6 +257,7 @@ class VideoDescriptionLoader(BaseLoader):
         segment_by: SegmentBy = "fixed",
         min_segment_seconds: float = 2.0,
         max_segment_seconds: float = 60.0,
+        scene_threshold: float | None = None,
         events: bool = False,
         cache: CacheArg = None,
         max_cost: float | None = None,
@@ -274,6 +281,7 @@ class VideoDescriptionLoader(BaseLoader):
             overlap_seconds=overlap_seconds,
             min_segment_seconds=min_segment_seconds,
             max_segment_seconds=max_segment_seconds,
+            scene_threshold=scene_threshold,
             cache=self.cache,
         )
         self.segment_seconds = segment_seconds
@@ -339,21 +347,7 @@ class VideoDescriptionLoader(BaseLoader):
                 loader = VideoDescriptionLoader.from_directory("clips", glob="*.mp4")
 
         """
-        folder = Path(path)
-        if not folder.is_dir():
-            raise VideoSourceError(f"{folder} is not a folder; pass the folder of the videos.")
-        wanted = None if suffixes is None else {suffix.lower() for suffix in suffixes}
-        found = sorted(
-            (
-                item
-                for item in folder.glob(glob)
-                if item.is_file() and (wanted is None or item.suffix.lower() in wanted)
-            ),
-            key=lambda item: item.as_posix(),
-        )
-        if not found and not allow_empty:
-            raise VideoSourceError(_nothing_found(folder, glob, wanted))
-        return cls(found, **kwargs)
+        return cls(find_videos(path, glob, suffixes, allow_empty=allow_empty), **kwargs)
 
     def __repr__(self) -> str:
         planner = self.planner
@@ -362,6 +356,8 @@ class VideoDescriptionLoader(BaseLoader):
                 f", segment_by='scenes', min_segment_seconds={planner.min_segment_seconds}, "
                 f"max_segment_seconds={planner.max_segment_seconds}"
             )
+            if planner.scene_threshold is not None:
+                segments += f", scene_threshold={planner.scene_threshold:g}"
         elif self.segment_seconds is not None:
             segments = (
                 f", segment_seconds={self.segment_seconds}, overlap_seconds={self.overlap_seconds}"
@@ -584,24 +580,3 @@ class VideoDescriptionLoader(BaseLoader):
         if hasattr(error, "add_note"):  # Python 3.11+
             error.add_note(f"(while VideoDescriptionLoader was describing {where})")
         raise error
-
-
-# ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-
-def _nothing_found(folder: Path, glob: str, suffixes: set[str] | None) -> str:
-    """Why ``from_directory`` found no video, and what to change."""
-    matched = sum(1 for item in folder.glob(glob) if item.is_file())
-    if matched and suffixes is not None:
-        return (
-            f"No videos in {folder}: {matched} file{'s' if matched > 1 else ''} match "
-            f"glob={glob!r}, but none ends in {', '.join(sorted(suffixes))}. Pass suffixes=None "
-            "to take every match, or allow_empty=True to accept a folder with no videos."
-        )
-    return (
-        f"No videos in {folder}: no file matches glob={glob!r} (globs are case-sensitive; "
-        "'**/*' takes every file, subfolders included). Check the folder and glob, or pass "
-        "allow_empty=True to accept a folder with no videos."
-    )

@@ -121,6 +121,7 @@ def describe_videos(
     segment_by: SegmentBy = "fixed",
     min_segment_seconds: float = 2.0,
     max_segment_seconds: float = 60.0,
+    scene_threshold: float | None = None,
     events: bool = False,
     cache: CacheSpec = None,
     store: MediaStore | str | os.PathLike[str] | None = None,
@@ -159,6 +160,8 @@ def describe_videos(
         segment_by: ``"fixed"`` windows or ``"scenes"`` (shot boundaries).
         min_segment_seconds: shortest ``"scenes"`` segment.
         max_segment_seconds: longest ``"scenes"`` segment.
+        scene_threshold: the change between frames that counts as a cut (``"scenes"``),
+            in ``(0, 255]``; ``None``: 27, PySceneDetect's default.
         events: ask for time-coded events per segment (structured output).
         prices: prices that override or extend the price table, by model.
         cache: where descriptions are kept, shared by every worker: an SQLite path (one
@@ -221,6 +224,7 @@ def describe_videos(
         segment_by=segment_by,
         min_segment_seconds=min_segment_seconds,
         max_segment_seconds=max_segment_seconds,
+        scene_threshold=scene_threshold,
         events=events,
         max_cost=max_cost,
         max_input_tokens=max_input_tokens,

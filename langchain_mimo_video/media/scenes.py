@@ -2,7 +2,8 @@
 
 ``pip install "langchain-mimo-video[scenes]"``. :func:`detect_scene_cuts` finds the times
 of hard cuts; :func:`plan_scene_segments` turns them into segments no shorter than
-``min_seconds`` and no longer than ``max_seconds`` (pure arithmetic, no PyAV).
+``min_seconds`` and no longer than ``max_seconds`` (pure arithmetic, no PyAV);
+:func:`check_scene_threshold` checks a ``threshold`` before any video is opened.
 """
 
 from __future__ import annotations
@@ -12,11 +13,57 @@ import itertools
 import math
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from langchain_mimo_video.errors import MediaError, VideoSourceError, VideoValidationError
 
-__all__ = ["detect_scene_cuts", "plan_scene_segments"]
+__all__ = [
+    "DEFAULT_SCENE_THRESHOLD",
+    "SCENE_THRESHOLD_RANGE",
+    "check_scene_threshold",
+    "detect_scene_cuts",
+    "plan_scene_segments",
+]
+
+#: ``ContentDetector``'s default: the mean change of a frame's hue, saturation and
+#: lightness (each 0-255) from the frame before that counts as a cut.
+DEFAULT_SCENE_THRESHOLD: Final = 27.0
+#: ``(lowest, highest)``: above 0 (every frame would be a cut) and at most 255 (the
+#: largest change there is).
+SCENE_THRESHOLD_RANGE: Final = (0.0, 255.0)
+
+
+def check_scene_threshold(threshold: Any) -> float:
+    """A scene-cut threshold, checked: a number above 0 and at most 255.
+
+    Args:
+        threshold: the value given (``scene_threshold=``, ``--scene-threshold``).
+
+    Returns:
+        The threshold as a float.
+
+    Raises:
+        VideoValidationError: if it is not a number in ``(0, 255]``.
+
+    Example:
+        .. code-block:: python
+
+            check_scene_threshold(40)  # 40.0
+    """
+    low, high = SCENE_THRESHOLD_RANGE
+    number = (
+        float(threshold)
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+        else math.nan
+    )
+    if not (low < number <= high):
+        raise VideoValidationError(
+            f"scene_threshold must be a number above {low:g} and at most {high:g}, got "
+            f"{threshold!r}: it is the mean change of hue, saturation and lightness (0-255) "
+            f"between frames that counts as a cut; the default is {DEFAULT_SCENE_THRESHOLD:g}, "
+            "lower finds more cuts, higher fewer."
+        )
+    return number
 
 
 def _scenedetect() -> Any:
@@ -29,7 +76,10 @@ def _scenedetect() -> Any:
 
 
 def detect_scene_cuts(
-    path: str | os.PathLike[str], *, threshold: float = 27.0, min_scene_seconds: float = 0.5
+    path: str | os.PathLike[str],
+    *,
+    threshold: float = DEFAULT_SCENE_THRESHOLD,
+    min_scene_seconds: float = 0.5,
 ) -> list[float]:
     """The times of the shot boundaries (hard cuts) in a local video.
 
@@ -38,13 +88,14 @@ def detect_scene_cuts(
 
     Args:
         path: the video file.
-        threshold: ``ContentDetector``'s threshold (higher: fewer cuts).
+        threshold: ``ContentDetector``'s threshold, in ``(0, 255]`` (higher: fewer cuts).
         min_scene_seconds: shots shorter than this are not cut off on their own.
 
     Returns:
         Cut times in seconds, ascending, without 0.
 
     Raises:
+        VideoValidationError: if ``threshold`` is not in ``(0, 255]``.
         MediaError: if PySceneDetect is not installed, or decoding fails.
         VideoSourceError: if the file cannot be opened as a video.
 
@@ -53,6 +104,7 @@ def detect_scene_cuts(
 
             detect_scene_cuts("match.mp4")  # [12.48, 40.0, 71.2]
     """
+    threshold = check_scene_threshold(threshold)
     scenedetect = _scenedetect()
     backend = importlib.import_module("scenedetect.backends.pyav")
     try:

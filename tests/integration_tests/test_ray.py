@@ -324,3 +324,27 @@ def test_the_estimate_is_the_local_loaders(
         ours.video_tokens
     )
     assert mimo.arrivals and mimo.chat_requests[0].usage is not None
+
+
+def test_the_scene_threshold_reaches_plans_made_on_the_cluster(
+    mimo: TimedServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("scenedetect")
+    colours = ["red", "red", "green", "red", "red", "red"]  # cuts at 2 and 3 s
+    video = make_video(tmp_path / "cuts.mp4", duration=6.0, fps=25, colors=colours)
+    dataset = ray.data.from_items([{"path": str(video)}])  # planned by a Ray task
+    settings: dict[str, Any] = {
+        "prompt": PROMPT,
+        "segment_by": "scenes",
+        "min_segment_seconds": 0.5,
+        "store": MediaStore(tmp_path / "store"),
+    }
+    ranges = []
+    for threshold in (None, 50.0):
+        rows = describe_videos(
+            dataset, llm=chat(mimo), scene_threshold=threshold, **settings
+        ).take_all()
+        assert not [row["error"] for row in rows if row["error"]]
+        ranges.append([(row["start"], row["end"]) for row in by_place(rows)])
+    assert len(ranges[0]) == 3
+    assert ranges[1] == [(0.0, 6.0)]

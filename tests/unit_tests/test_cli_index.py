@@ -120,3 +120,46 @@ def test_a_folder_without_videos_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = run(["index", str(tmp_path), "--estimate"])
     assert code == 4
     assert "No videos in" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenes", "--scene-threshold", "300"], "above 0 and at most 255, got 300"),
+        (["--scenes", "--scene-threshold", "0"], "above 0 and at most 255, got 0"),
+        (["--scenes", "--scene-threshold", "many"], "not a number: 'many'"),
+    ],
+)
+def test_a_bad_scene_threshold_is_refused_by_argparse(
+    library: Path, argv: list[str], message: str
+) -> None:
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["index", str(library), *argv], stdout=io.StringIO(), stderr=err)
+    assert caught.value.code == 2
+    assert message in err.getvalue()
+
+
+def test_a_scene_threshold_without_scenes_exits_2_before_reading(library: Path) -> None:
+    fake = FakeMiMo()
+    code, _, err = run(["index", str(library), "--scene-threshold", "40"], **fake_params(fake))
+    assert code == 2 and "pass --scenes with it" in err
+    assert fake.bodies == []
+    assert not (library / CACHE_NAME).exists()
+
+
+def test_the_scene_threshold_reaches_the_plan(tmp_path: Path) -> None:
+    pytest.importorskip("scenedetect")
+    from tests.videos import make_video
+
+    folder = tmp_path / "library"
+    folder.mkdir()
+    colours = ["red", "red", "green", "red", "red", "red"]  # cuts at 2 and 3 s
+    make_video(folder / "cuts.mp4", duration=6.0, fps=25, colors=colours)
+    base = ["index", str(folder), "--scenes", "--min-segment-seconds", "0.5"]
+    segments = []
+    for extra in ([], ["--scene-threshold", "50"]):
+        code, out, err = run([*base, *extra, "--estimate", "--json", "--no-cache"])
+        assert code == 0, err
+        segments.append(json.loads(out)["segments"])
+    assert segments == [3, 1]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,3 +148,89 @@ def test_without_pyscenedetect_the_error_says_what_to_install(
     monkeypatch.setitem(sys.modules, "scenedetect", None)
     with pytest.raises(MediaError, match=r"langchain-mimo-video\[scenes\]"):
         detect_scene_cuts(cut_video)
+
+
+def test_the_scene_threshold_decides_the_cuts(cut_video: Path) -> None:
+    # red to green changes hue, saturation and lightness by about 60 on average
+    assert detect_scene_cuts(cut_video, threshold=27) == [2.0, 3.0]
+    assert detect_scene_cuts(cut_video, threshold=50) == []
+    fake = FakeMiMo()
+    options: dict[str, Any] = {"segment_by": "scenes", "min_segment_seconds": 0.5}
+    default = VideoDescriptionLoader([cut_video], llm=fake.chat(), **options).load()
+    higher = VideoDescriptionLoader(
+        [cut_video], llm=fake.chat(), scene_threshold=50, **options
+    ).load()
+    assert len(default) == 3
+    assert [(d.metadata["start"], d.metadata["end"]) for d in higher] == [(0.0, 6.0)]
+
+
+def test_another_threshold_finds_cuts_again_and_the_same_one_reuses_them(
+    cut_video: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[float] = []
+    real = scenes.detect_scene_cuts
+
+    def counted(path: Any, *, threshold: float, **kwargs: Any) -> list[float]:
+        calls.append(threshold)
+        return real(path, threshold=threshold, **kwargs)
+
+    monkeypatch.setattr(scenes, "detect_scene_cuts", counted)
+    cache = SQLiteDescriptionCache(tmp_path / "c.sqlite")
+    fake = FakeMiMo()
+
+    def run(**options: Any) -> list[tuple[float, float]]:
+        loader = VideoDescriptionLoader(
+            [cut_video],
+            llm=fake.chat(),
+            segment_by="scenes",
+            min_segment_seconds=0.5,
+            cache=cache,
+            **options,
+        )
+        return [(d.metadata["start"], d.metadata["end"]) for d in loader.load()]
+
+    assert len(run()) == 3
+    assert run(scene_threshold=50) == [(0.0, 6.0)]  # not the cached cuts of the default
+    assert calls == [27.0, 50.0]
+    assert run(scene_threshold=50) == [(0.0, 6.0)]
+    assert len(run(scene_threshold=27)) == 3  # 27 is the default: its cuts are cached
+    assert calls == [27.0, 50.0]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 255.5, 1e9, math.nan, math.inf, "30", True, None])
+def test_a_bad_scene_threshold_is_refused_before_any_work(bad: Any, tmp_path: Path) -> None:
+    # Opening the missing file would raise VideoSourceError: the check comes first.
+    missing = tmp_path / "missing.mp4"
+    with pytest.raises(VideoValidationError, match=r"above 0 and at most 255, got"):
+        scenes.check_scene_threshold(bad)
+    with pytest.raises(VideoValidationError, match=r"above 0 and at most 255"):
+        detect_scene_cuts(missing, threshold=bad)
+    if bad is not None:  # None is the loader's "default threshold"
+        with pytest.raises(VideoValidationError, match=r"above 0 and at most 255"):
+            VideoDescriptionLoader([missing], segment_by="scenes", scene_threshold=bad)
+
+
+def test_a_scene_threshold_needs_scenes() -> None:
+    with pytest.raises(
+        VideoValidationError, match='scene_threshold applies to segment_by="scenes"'
+    ):
+        VideoDescriptionLoader(["a.mp4"], segment_seconds=10, scene_threshold=30)
+    with pytest.raises(VideoValidationError, match="scene_threshold applies"):
+        VideoDescriptionLoader(["a.mp4"], scene_threshold=30)
+    loader = VideoDescriptionLoader(["a.mp4"], segment_by="scenes", scene_threshold=30)
+    assert loader.planner.scene_threshold == 30.0
+    assert "scene_threshold=30" in repr(loader)
+    assert "scene_threshold" not in repr(VideoDescriptionLoader(["a.mp4"], segment_by="scenes"))
+
+
+def test_the_ray_estimate_takes_the_threshold_too(cut_video: Path) -> None:
+    from langchain_mimo_video import ChatMiMo
+    from langchain_mimo_video.ray import estimate_videos
+
+    options: dict[str, Any] = {"segment_by": "scenes", "min_segment_seconds": 0.5}
+    llm = ChatMiMo(api_key=None)
+    default = estimate_videos([cut_video], llm=llm, **options)
+    higher = estimate_videos([cut_video], llm=llm, scene_threshold=50, **options)
+    assert (default.segments, higher.segments) == (3, 1)
+    with pytest.raises(VideoValidationError, match="at most 255"):
+        estimate_videos([cut_video], llm=llm, scene_threshold=300, **options)
