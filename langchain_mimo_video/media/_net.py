@@ -3,6 +3,7 @@
 The HTTP Range reader that lets PyAV probe a remote video without downloading it, under
 one deadline and a byte cap per probe, over connections whose peer is checked against the
 URL guard (:func:`~langchain_mimo_video.media._urls.check_public_url`, re-exported here).
+The deadline covers the host's lookups too: the guard's and each connection's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ from langchain_mimo_video.errors import (
     VideoSourceError,
 )
 from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
-from langchain_mimo_video.media._urls import check_public_url, refuse_address
+from langchain_mimo_video.media._urls import (
+    LookupTimeout,
+    check_public_url,
+    refuse_address,
+    resolve,
+)
 
 __all__ = ["CountingReader", "HTTPRangeReader", "check_public_url"]
 
@@ -112,9 +118,19 @@ class _WatchedConnection:
         create = self._create_connection
 
         def create_watched(address: Any, timeout: Any, *args: Any) -> socket.socket:
-            sock = create(address, deadline.timeout(timeout), *args)
-            deadline.watch(sock)
-            return sock
+            # Resolved here, within the deadline (create_connection's own lookup could
+            # block past it), then each address tried in turn as create_connection does.
+            host, port = address[0], address[1]
+            failure: OSError | None = None
+            for *_, sockaddr in resolve(host, port, timeout=deadline.remaining()):
+                try:
+                    sock = create((sockaddr[0], port), deadline.timeout(timeout), *args)
+                except OSError as error:
+                    failure = error
+                    continue
+                deadline.watch(sock)
+                return sock
+            raise failure or OSError(f"{host} resolved to no address")
 
         self._create_connection = create_watched
 
@@ -196,6 +212,10 @@ class _WatchedHTTPSHandler(urllib.request.HTTPSHandler):
 
 
 class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
+    def __init__(self, deadline: _Deadline | None = None) -> None:
+        super().__init__()
+        self._deadline = deadline
+
     def redirect_request(
         self,
         req: urllib.request.Request,
@@ -205,7 +225,8 @@ class _GuardedRedirectHandler(urllib.request.HTTPRedirectHandler):
         headers: Any,
         newurl: str,
     ) -> urllib.request.Request | None:
-        check_public_url(newurl)
+        remaining = self._deadline.remaining() if self._deadline is not None else None
+        check_public_url(newurl, timeout=remaining)
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -217,7 +238,7 @@ def _build_opener(
         _WatchedHTTPSHandler(deadline, check_peer=not allow_private_network),
     ]
     if not allow_private_network:
-        handlers.append(_GuardedRedirectHandler())
+        handlers.append(_GuardedRedirectHandler(deadline))
     return urllib.request.build_opener(*handlers)
 
 
@@ -279,13 +300,20 @@ class HTTPRangeReader:
 
     Every probe has hard limits, each raising :class:`ProbeLimitError`:
 
-    - a deadline: ``timeout`` seconds for everything, from connecting to the last read
-      (``timeout`` also bounds each wait);
+    - a deadline: ``timeout`` seconds for everything, from the host's lookup (the URL
+      guard's, when ``allow_private_network`` is False, and each connection's) to the last
+      read (``timeout`` also bounds each wait);
     - a byte cap: the file's stated size plus a quarter and 16 MiB, at most ``max_bytes``
       (default and ceiling: 300 MB, the most MiMo takes by URL).
 
     A 206 answer longer than the range asked for is read only as far as was asked, and
     memory stays within the block cache whatever the server sends.
+
+    Raises:
+        UnsafeSourceError: if ``allow_private_network`` is False and the URL is not public.
+        ProbeLimitError: if the first read already runs past a limit.
+        VideoSourceError: if the server refuses or fails the first read.
+
     """
 
     def __init__(
@@ -311,7 +339,13 @@ class HTTPRangeReader:
         self._stream: Any = None
         self._stream_pos = 0
         self._spent: ProbeLimitError | None = None  # once a limit is hit, it stays hit
+        self._failed = False  # a read raised: later reads answer end of file
         try:
+            if not allow_private_network:
+                try:
+                    check_public_url(url, timeout=self._deadline.remaining())
+                except LookupTimeout:
+                    raise self._deadline_error() from None
             self._first_fetch()
         except BaseException:
             self.close()
@@ -380,7 +414,10 @@ class HTTPRangeReader:
                 f"Could not read {self._label}: HTTP {err.code} {err.reason}."
             ) from err
         except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
-            if self._deadline.passed:
+            timed_out = isinstance(err, LookupTimeout) or isinstance(
+                getattr(err, "reason", None), LookupTimeout
+            )
+            if timed_out or self._deadline.passed:
                 raise self._deadline_error() from err
             raise VideoSourceError(f"Could not read {self._label}: {err}.") from err
 
@@ -499,6 +536,22 @@ class HTTPRangeReader:
     # -- file protocol ---------------------------------------------------------------
 
     def read(self, size: int = -1) -> bytes:
+        """Read like a file; after a read has raised, every later one returns ``b""``.
+
+        PyAV keeps the error a read raised for its caller and prints the kept one to
+        stderr ("exception being dropped") when a later read raises again while FFmpeg
+        retries; answering end of file instead keeps a limit's trip quiet, and the first
+        error is the one the probe raises.
+        """
+        if self._failed:
+            return b""
+        try:
+            return self._read(size)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def _read(self, size: int) -> bytes:
         if size is None or size < 0:
             size = (self.size if self.size is not None else 1 << 62) - self._pos
         if self.size is not None:
@@ -535,7 +588,9 @@ class HTTPRangeReader:
         elif whence == io.SEEK_END and self.size is not None:
             self._pos = self.size + offset
         else:
-            raise OSError(f"cannot seek with whence={whence} (size known: {self.size})")
+            # FFmpeg's "cannot" (as PyAV answers its size query), not an exception: PyAV
+            # would keep a raised one and print it to stderr when the next one came.
+            return -1
         self._pos = max(self._pos, 0)
         return self._pos
 

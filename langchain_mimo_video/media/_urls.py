@@ -6,6 +6,9 @@ Python's ``urlsplit``, WHATWG URL parsers (browsers, Node, many HTTP stacks) and
 disagree on some spellings: ``http://127.0.0.1\@public.example/`` is ``public.example`` to
 ``urlsplit`` but ``127.0.0.1`` to the others. :func:`unambiguous_host` accepts only URLs
 whose host every reading agrees on, and says why it refuses the others.
+
+Lookups can be given a time limit (:func:`resolve`): the resolver runs in a worker thread,
+so a probe's deadline also bounds a resolver that never answers.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
 import urllib.parse
-from typing import Final
+from typing import Any, Final
 
 from langchain_mimo_video.errors import AmbiguousURLError, UnsafeSourceError
 
-__all__ = ["check_public_url", "refuse_address", "unambiguous_host", "whatwg_host"]
+__all__ = [
+    "LookupTimeout",
+    "check_public_url",
+    "refuse_address",
+    "resolve",
+    "unambiguous_host",
+    "whatwg_host",
+]
 
 # An authority we accept: a host name or a bracketed IPv6 address, then an optional port.
 _AUTHORITY: Final = re.compile(
@@ -314,7 +325,59 @@ def refuse_address(address: str, url: str) -> None:
         )
 
 
-def check_public_url(url: str) -> None:
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+class LookupTimeout(TimeoutError):
+    """A host name's lookup took longer than the time it was given."""
+
+
+def resolve(host: str, port: int | None, *, timeout: float | None = None) -> list[tuple[Any, ...]]:
+    """``socket.getaddrinfo(host, port, type=SOCK_STREAM)``, within ``timeout`` seconds.
+
+    The lookup runs in a daemon thread, so waiting for it can stop at ``timeout`` even when
+    the resolver never answers (the thread then ends whenever the resolver does).
+
+    Args:
+        host: a host name or IP address.
+        port: the port, or None.
+        timeout: seconds to wait for the answer; None waits as long as the resolver takes.
+
+    Returns:
+        ``getaddrinfo``'s entries.
+
+    Raises:
+        LookupTimeout: if there is no answer within ``timeout``.
+        socket.gaierror: if the name does not resolve.
+
+    """
+    if timeout is None or _is_ip_literal(host):  # a literal needs no network
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: list[Any] = []
+    done = threading.Event()
+
+    def look_up() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as error:  # handed to the waiting thread
+            outcome.append(error)
+        done.set()
+
+    threading.Thread(target=look_up, name=f"resolve {host}", daemon=True).start()
+    if not done.wait(max(timeout, 0.0)):
+        raise LookupTimeout(f"no answer from the resolver for {host} within {timeout:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    answer: list[tuple[Any, ...]] = outcome[0]
+    return answer
+
+
+def check_public_url(url: str, *, timeout: float | None = None) -> None:
     r"""Refuse URLs that point into a private network, or that parsers read differently.
 
     The host is resolved and every address it resolves to must be a public internet
@@ -332,10 +395,13 @@ def check_public_url(url: str) -> None:
 
     Args:
         url: an ``http://`` or ``https://`` URL.
+        timeout: seconds the host's lookup may take; None waits as long as the resolver
+            takes. A probe passes what is left of its deadline.
 
     Raises:
         UnsafeSourceError: if the scheme is not http(s), the host is missing or cannot be
             resolved, or any of its addresses is not public.
+        LookupTimeout: (a ``TimeoutError``) if the lookup takes longer than ``timeout``.
         AmbiguousURLError: (an ``UnsafeSourceError``) if parsers could read the URL's host
             differently; the message says what to change.
 
@@ -360,7 +426,7 @@ def check_public_url(url: str) -> None:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
         try:
-            infos = socket.getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
+            infos = resolve(host, port or 443, timeout=timeout)
         except (socket.gaierror, UnicodeError) as err:
             raise UnsafeSourceError(
                 f"Refusing {url}: could not resolve {host} ({err}), so it cannot be checked "

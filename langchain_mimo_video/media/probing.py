@@ -25,7 +25,7 @@ from langchain_mimo_video.media._common import (
     rotation_of,
     video_stream,
 )
-from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader, check_public_url
+from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader
 
 __all__ = [
     "VideoInfo",
@@ -267,8 +267,8 @@ def probe(
     Args:
         source: a path, bytes, a binary file object holding just the video (read from
             its start; left open, its position restored), or an http(s) URL.
-        timeout: seconds a URL's whole probe may take (connecting, redirects and every
-            read); also the longest single wait.
+        timeout: seconds a URL's whole probe may take (the host's lookups, connecting,
+            redirects and every read); also the longest single wait.
         allow_private_network: when False, URLs whose host (or any redirect's host)
             resolves to a loopback, private, link-local, reserved or cloud-metadata
             address are refused.
@@ -375,8 +375,7 @@ def _opened(
 ) -> Iterator[tuple[Any, Any, int | None, str]]:
     """Open any supported source; yield (container, byte counter, size, label)."""
     if isinstance(source, str) and is_url(source):
-        if not allow_private_network:
-            check_public_url(source)
+        # the reader checks the URL itself, within the probe's deadline
         reader = HTTPRangeReader(
             source, timeout=timeout, allow_private_network=allow_private_network
         )

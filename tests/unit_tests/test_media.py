@@ -416,7 +416,7 @@ def test_connection_checks_the_peer_address(
     # Pretend the name check passed (as after DNS rebinding): the connected peer is
     # still checked.
     server.files["/v.mp4"] = big_mp4
-    monkeypatch.setattr(probe_module, "check_public_url", lambda url: None)
+    monkeypatch.setattr(_net, "check_public_url", lambda url, **limits: None)
     with pytest.raises(UnsafeSourceError, match="loopback"):
         probe(url_of(server, "/v.mp4"), allow_private_network=False)
     assert server.requests == []

@@ -32,10 +32,10 @@ from langchain_mimo_video.errors import (
     VideoSourceError,
 )
 from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
-from langchain_mimo_video.media import _net, check_public_url, probe
+from langchain_mimo_video.media import _net, _urls, check_public_url, probe
 from langchain_mimo_video.media._urls import whatwg_host
 from tests.unit_tests.fake_transport import FakeMiMo, completion
-from tests.videos import make_video
+from tests.videos import make_video, video_bytes
 
 LOCAL = pytest.mark.allow_hosts(["127.0.0.1"])
 PUBLIC = "93.184.216.34"
@@ -388,6 +388,77 @@ def test_the_token_guard_probes_with_the_model_timeout(hostile: _Hostile) -> Non
     assert hostile.sent <= 12
 
 
+@contextlib.contextmanager
+def stalled_dns(stalled: str) -> Iterator[threading.Event]:
+    """Lookups of ``stalled`` hang until the yielded event is set; others answer 127.0.0.1."""
+    release = threading.Event()
+
+    def fake_getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        if host == stalled:
+            release.wait(20)  # longer than run_bounded's safety: only a deadline ends it
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port or 80))]
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
+        try:
+            yield release
+        finally:
+            release.set()
+
+
+@LOCAL
+@pytest.mark.parametrize("guarded", [True, False], ids=["url-guard", "connection"])
+def test_a_stalled_lookup_meets_the_probe_deadline(hostile: _Hostile, guarded: bool) -> None:
+    port = hostile.server_address[1]
+    with stalled_dns("stalled.example"):
+        error = run_bounded(
+            lambda: probe(
+                f"http://stalled.example:{port}/v.mp4",
+                timeout=1,
+                allow_private_network=not guarded,
+            )
+        )
+    assert isinstance(error, ProbeLimitError), error
+    assert (error.limit, error.value) == ("deadline", 1)
+    assert hostile.methods == []  # nothing was fetched
+
+
+def test_a_lookup_with_a_time_limit_answers_as_getaddrinfo_does() -> None:
+    with stalled_dns("stalled.example"):
+        (entry,) = _urls.resolve("fine.example", 443, timeout=5)
+        with pytest.raises(_urls.LookupTimeout, match=r"stalled\.example within 0\.2 s"):
+            _urls.resolve("stalled.example", 443, timeout=0.2)
+    assert entry[4] == ("127.0.0.1", 443)
+
+
+@LOCAL
+def test_a_deadline_tripped_mid_read_prints_nothing(
+    hostile: _Hostile, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_net, "_HTTP_BLOCK", 1024)
+    data = video_bytes(width=320, height=240, duration=2.0, fps=10)  # its index at the end
+
+    def first_block_then_drip(handler: BaseHTTPRequestHandler) -> None:
+        start, stop = requested_range(handler, len(data))
+        handler.send_response(206)
+        handler.send_header("Content-Range", f"bytes {start}-{stop}/{len(data)}")
+        handler.send_header("Content-Length", str(stop + 1 - start))
+        handler.end_headers()
+        if start == 0:
+            send_all(handler, data[: stop + 1])
+        else:
+            drip(handler, data[start : stop + 1])
+
+    hostile.routes["/v.mp4"] = first_block_then_drip
+    capfd.readouterr()
+    error = run_bounded(lambda: probe(url_of(hostile, "/v.mp4"), timeout=1))
+    assert isinstance(error, ProbeLimitError), error
+    assert error.limit == "deadline"
+    assert error.bytes_read >= 1024  # PyAV had read, and asked for more
+    stderr = capfd.readouterr().err
+    assert "Traceback" not in stderr and "dropped" not in stderr, stderr
+
+
 @LOCAL
 def test_a_tls_handshake_that_drips_meets_the_deadline() -> None:
     # A TLS record header, then its body a byte every 0.2 s: each byte restarts a socket
@@ -464,7 +535,10 @@ def mdat_claiming_a_terabyte() -> bytes:
 @LOCAL
 @pytest.mark.parametrize("states_length", [False, True])
 def test_a_server_ignoring_range_is_read_as_a_bounded_stream(
-    hostile: _Hostile, monkeypatch: pytest.MonkeyPatch, states_length: bool
+    hostile: _Hostile,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    states_length: bool,
 ) -> None:
     cap, cache_blocks = 24 * MiB, 64  # a 4 MiB cache
     monkeypatch.setattr(_net, "_MAX_PROBE_BYTES", cap, raising=False)
@@ -495,6 +569,8 @@ def test_a_server_ignoring_range_is_read_as_a_bounded_stream(
     assert "faststart" in str(error) and "Range" in str(error)
     assert peak < 2 * cache_blocks * 64 * 1024 + 2 * MiB  # the cache, not the stream
     assert hostile.methods == ["GET"]
+    stderr = capfd.readouterr().err  # the trip is quiet: PyAV printed no dropped errors
+    assert "Traceback" not in stderr and "dropped" not in stderr, stderr
 
 
 @LOCAL
