@@ -11,13 +11,14 @@ buffer, not a 50 MB data URL and the SDK's two further copies of it (``json.dump
 The body goes through the openai SDK's own support for raw request content
 (``client.post(..., content=body)``): the SDK's headers, auth, timeouts, retry policy,
 errors and streaming responses are all unchanged. The body is a seekable file-like
-object, which the SDK rewinds to re-send the whole body from the start on a retry.
+object, which the SDK rewinds to re-send the whole body from the start on a retry. The
+pieces it is made of (JSON text, inline data URLs, stored videos' base64) live in
+``_body_segments``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import binascii
 import datetime
 import io
 import json
@@ -25,7 +26,7 @@ import secrets
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from langchain_mimo_video.errors import VideoSourceError
+from langchain_mimo_video._body_segments import InlineText, LiteralBytes, Segment, StoredBase64
 from langchain_mimo_video.store import REFERENCE_PREFIX, no_store_error, reference_id
 
 if TYPE_CHECKING:
@@ -86,128 +87,6 @@ def wire_order(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
-# Segments of a body
-# ---------------------------------------------------------------------------
-
-
-class _Literal:
-    """Bytes known in advance (the JSON text around the videos)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.length = len(data)
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self.data[offset : offset + size]
-
-    def close(self) -> None:
-        pass
-
-
-class _InlineText:
-    """A long ASCII string that needs no JSON escaping, encoded a slice at a time."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.length = len(text)
-
-    def read(self, offset: int, size: int) -> bytes:
-        return self.text[offset : offset + size].encode("ascii")
-
-    def close(self) -> None:
-        pass
-
-
-class _StoredBase64:
-    """The base64 text of a stored video, encoded from the store as it is read.
-
-    Reads in order (what a transport does) continue where the last one stopped; any other
-    offset starts again from there. A pass from the very start also hashes the bytes and
-    refuses, before the last piece goes out, a stored file changed in place: it would
-    otherwise be sent under an id (and a cache key) that is not its own.
-    """
-
-    def __init__(self, store: MediaStore, media_id: str, size: int) -> None:
-        self.store = store
-        self.media_id = media_id
-        self.size = size
-        self.length = 4 * ((size + 2) // 3)
-        self._file: Any = None
-        self._next = -1  # the offset a read in order would ask for next
-        self._source = 0  # stored bytes consumed
-        self._pending = b""  # encoded text not yet returned (under 4 bytes)
-        self._digest: Any = None
-
-    def _restart(self, offset: int) -> None:
-        import hashlib
-
-        if self._file is None:
-            self._file = self.store.open(self.media_id)
-        self._source = offset // 4 * 3
-        self._file.seek(self._source)
-        self._digest = hashlib.sha256() if self._source == 0 else None
-        self._pending = b""
-        self._next = offset
-        skip = offset % 4
-        if skip:
-            self._pending = self._encode(3)[skip:]
-
-    def _encode(self, wanted: int) -> bytes:
-        count = min(self.size - self._source, wanted)
-        data = _read_exactly(self._file, count)
-        if len(data) != count:
-            raise self._changed(f"it holds fewer than the {self.size} bytes it was stored with")
-        self._source += count
-        if self._digest is not None:
-            self._digest.update(data)
-            if self._source == self.size and self._digest.hexdigest() != self.media_id:
-                raise self._changed("its bytes no longer match its id, their SHA-256")
-        return binascii.b2a_base64(data, newline=False)
-
-    def read(self, offset: int, size: int) -> bytes:
-        if offset != self._next or self._file is None:
-            self._restart(offset)
-        text = self._pending
-        if len(text) < size:
-            text += self._encode((size - len(text) + 3) // 4 * 3)
-        out, self._pending = text[:size], text[size:]
-        self._next = offset + len(out)
-        return out
-
-    def _changed(self, why: str) -> VideoSourceError:
-        self.close()
-        return VideoSourceError(
-            f"The stored video {REFERENCE_PREFIX}{self.media_id} in the MediaStore at "
-            f"{self.store.root} was changed after it was stored ({why}); the request was "
-            "not completed. Put the video in the store again."
-        )
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        self._next = -1
-
-
-def _read_exactly(file: Any, size: int) -> bytes:
-    data = file.read(size)
-    if len(data) == size or not data:
-        return bytes(data)
-    pieces = [data]
-    remaining = size - len(data)
-    while remaining > 0:
-        piece = file.read(remaining)
-        if not piece:
-            break
-        pieces.append(piece)
-        remaining -= len(piece)
-    return b"".join(pieces)
-
-
-_Segment = _Literal | _InlineText | _StoredBase64
-
-
-# ---------------------------------------------------------------------------
 # The body
 # ---------------------------------------------------------------------------
 
@@ -221,7 +100,7 @@ class StreamedBody:
     stored files it opened.
     """
 
-    def __init__(self, segments: Sequence[_Segment]) -> None:
+    def __init__(self, segments: Sequence[Segment]) -> None:
         self._segments = [segment for segment in segments if segment.length]
         self._starts: list[int] = []
         total = 0
@@ -243,7 +122,7 @@ class StreamedBody:
     @property
     def streamed_bytes(self) -> int:
         """How many of the body's bytes are produced while sending, not held in memory."""
-        return sum(s.length for s in self._segments if not isinstance(s, _Literal))
+        return sum(s.length for s in self._segments if not isinstance(s, LiteralBytes))
 
     def readable(self) -> bool:
         return True
@@ -281,7 +160,7 @@ class StreamedBody:
             self._position += len(piece)
             size -= len(piece)
             if offset + len(piece) >= segment.length:
-                if isinstance(segment, _StoredBase64):
+                if isinstance(segment, StoredBase64):
                     segment.close()
                 self._index = min(self._index + 1, len(self._segments) - 1)
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
@@ -426,7 +305,7 @@ def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> Stre
     """
     ordered = wire_order(body)
     nonce = secrets.token_hex(16)
-    replaced: list[tuple[bytes, list[_Segment]]] = []
+    replaced: list[tuple[bytes, list[Segment]]] = []
     messages: list[Any] = list(ordered.get("messages") or [])
     copied: set[int] = set()
     for m, p, url in _video_parts(ordered):
@@ -434,7 +313,7 @@ def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> Stre
             segments = _stored_segments(url, store)
         elif _streams_inline(url):
             head, _, payload = url.partition(",")
-            segments = [_Literal(dumps(head + ",")[1:-1]), _InlineText(payload)]
+            segments = [LiteralBytes(dumps(head + ",")[1:-1]), InlineText(payload)]
         else:
             continue
         marker = f"mimo-body-{nonce}-{len(replaced)}"
@@ -445,18 +324,18 @@ def build_body(body: Mapping[str, Any], store: MediaStore | None = None) -> Stre
         part = messages[m]["content"][p]
         messages[m]["content"][p] = {**part, "video_url": {**part["video_url"], "url": marker}}
     if not replaced:
-        return StreamedBody([_Literal(dumps(ordered))])
+        return StreamedBody([LiteralBytes(dumps(ordered))])
     text = dumps({**ordered, "messages": messages})
-    pieces: list[_Segment] = []
+    pieces: list[Segment] = []
     cursor = 0
     for token, segments in replaced:
         found = text.find(token, cursor)
         if found < 0 or text.find(token, found + 1) >= 0:  # a random 128-bit marker
             raise RuntimeError("the request body could not be split; please report this")
-        pieces.append(_Literal(text[cursor:found]))
+        pieces.append(LiteralBytes(text[cursor:found]))
         pieces.extend(segments)
         cursor = found + len(token)
-    pieces.append(_Literal(text[cursor:]))
+    pieces.append(LiteralBytes(text[cursor:]))
     return StreamedBody(pieces)
 
 
@@ -465,14 +344,14 @@ async def abuild_body(body: Mapping[str, Any], store: MediaStore | None = None) 
     return await asyncio.to_thread(build_body, body, store)
 
 
-def _stored_segments(url: str, store: MediaStore | None) -> list[_Segment]:
+def _stored_segments(url: str, store: MediaStore | None) -> list[Segment]:
     media_id = reference_id(url)
     if store is None:
         raise no_store_error(media_id)
     size = store.size(media_id)  # raises VideoSourceError when it is not in the store
     mime_type = store.info(media_id).mime_type
     prefix = dumps(f"data:{mime_type};base64,")[1:-1]
-    return [_Literal(prefix), _StoredBase64(store, media_id, size)]
+    return [LiteralBytes(prefix), StoredBase64(store, media_id, size)]
 
 
 # ---------------------------------------------------------------------------
