@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Final, TypeAlias, TypeVar
 
+from langchain_mimo_video import _upkeep
+from langchain_mimo_video._media_info import MediaInfo, measure
 from langchain_mimo_video._storage import Backend, FsspecBackend, LocalBackend, default_store_root
-from langchain_mimo_video.errors import MiMoError, VideoSourceError
+from langchain_mimo_video.errors import MiMoError, VideoSourceError, VideoValidationError
 
 __all__ = [
     "REFERENCE_PREFIX",
@@ -224,97 +224,6 @@ def no_store_error(media_id: str) -> VideoSourceError:
 
 
 # ---------------------------------------------------------------------------
-# Metadata
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What a token estimate needs to know about a stored video, kept beside its bytes.
-
-    Attributes:
-        media_id: the SHA-256 id.
-        size: size of the stored bytes.
-        mime_type: MIME type (from the container when probed, else from the first bytes).
-        duration: seconds, or None when it could not be probed (no PyAV, not a video).
-        width: displayed width in pixels, or None.
-        height: displayed height in pixels, or None.
-        has_audio: whether there is an audio track, or None.
-        frame_rate: average frames per second, or None.
-        video_codec: e.g. ``"h264"``, or None.
-    """
-
-    media_id: str
-    size: int
-    mime_type: str
-    duration: float | None = None
-    width: int | None = None
-    height: int | None = None
-    has_audio: bool | None = None
-    frame_rate: float | None = None
-    video_codec: str | None = None
-
-    @property
-    def probed(self) -> bool:
-        """Whether the video was measured (duration, size and audio are known)."""
-        return self.duration is not None and self.width is not None and self.height is not None
-
-    def to_json(self) -> bytes:
-        """The JSON kept beside the bytes."""
-        return json.dumps(asdict(self), sort_keys=True).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> MediaInfo:
-        """Read :meth:`to_json` output; unknown keys (from newer versions) are ignored."""
-        raw = json.loads(data)
-        known = {name: raw[name] for name in cls.__dataclass_fields__ if name in raw}
-        return cls(**known)
-
-
-def _measure(media_id: str, size: int, source: Any, mime_type: str | None) -> MediaInfo:
-    """Probe ``source`` (bytes, a path or a file object) into a :class:`MediaInfo`.
-
-    A store keeps any bytes; when they cannot be probed (no PyAV, not a video PyAV reads)
-    only the size and MIME type are kept, and a later :meth:`MediaStore.info` tries again.
-    """
-    from langchain_mimo_video.media import probe
-
-    try:
-        info = probe(source)
-    except MiMoError:
-        head = _head(source)
-        return MediaInfo(media_id, size, mime_type or _sniff(head))
-    return MediaInfo(
-        media_id,
-        size,
-        mime_type or info.mime_type or _sniff(_head(source)),
-        duration=info.duration,
-        width=info.width,
-        height=info.height,
-        has_audio=info.has_audio,
-        frame_rate=info.frame_rate or None,
-        video_codec=info.video_codec,
-    )
-
-
-def _head(source: Any) -> bytes:
-    if isinstance(source, bytes | bytearray | memoryview):
-        return bytes(source[:256])
-    if isinstance(source, str | os.PathLike):
-        with open(source, "rb") as file:
-            return file.read(256)
-    source.seek(0)
-    head: bytes = source.read(256)
-    return head
-
-
-def _sniff(head: bytes) -> str:
-    from langchain_mimo_video.video import sniff_video_mime
-
-    return sniff_video_mime(head) or "application/octet-stream"
-
-
-# ---------------------------------------------------------------------------
 # MediaStore
 # ---------------------------------------------------------------------------
 
@@ -328,12 +237,23 @@ class MediaStore:
     bytes, even after a crash. Only ids of 64 lowercase hex characters are accepted, so no
     id can name a file outside the store.
 
+    With ``max_bytes``, every put that stores new bytes then evicts the least recently used
+    entries (last put or opened) until the store fits, but never the entry just put, one
+    open for reading in this process, or one used in the last minute (another process may
+    be about to read it), so the store can pass the bound for a while. A reference to an
+    evicted video fails with the store's missing-video error; load it again.
+
     Args:
         root: a folder (created private to the user, mode 0o700, when missing), an fsspec
             URL such as ``"s3://bucket/prefix"`` or ``"memory://store"`` (needs the
             ``[store]`` extra), or None for the per-user cache folder
             (:func:`default_store_root`).
         storage_options: passed to fsspec for URL roots (credentials, endpoints).
+        max_bytes: the size the store is kept to (bytes, metadata included); None, the
+            default, for no bound.
+
+    Raises:
+        VideoValidationError: for a ``max_bytes`` that is not a positive integer.
 
     Example:
         .. code-block:: python
@@ -353,7 +273,16 @@ class MediaStore:
         root: str | os.PathLike[str] | None = None,
         *,
         storage_options: Mapping[str, Any] | None = None,
+        max_bytes: int | None = None,
     ) -> None:
+        if max_bytes is not None and (
+            isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0
+        ):
+            raise VideoValidationError(
+                f"max_bytes must be a positive number of bytes (or None for no bound), got "
+                f"{max_bytes!r:.40}."
+            )
+        self.max_bytes = max_bytes
         self._backend: Backend
         if root is None:
             self._backend = LocalBackend(default_store_root(), private=True)
@@ -397,13 +326,15 @@ class MediaStore:
         if isinstance(source, bytes | bytearray | memoryview):
             data = memoryview(source)
             media_id = hashlib.sha256(data).hexdigest()
-            if not self._backend.exists(media_id):
+            if self._backend.exists(media_id):
+                self._backend.touch(media_id)
+            else:
                 with self._backend.writer(media_id) as (writer, commit):
                     for offset in range(0, len(data), _CHUNK):
                         writer.write(data[offset : offset + _CHUNK])
                     commit(media_id)
             self._ensure_info(media_id, data, mime_type)
-            return media_id
+            return self._bounded(media_id)
         # a scheme of two letters or more (one letter is a Windows drive)
         if isinstance(source, str) and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+:", source[:16]):
             raise VideoSourceError(
@@ -421,11 +352,11 @@ class MediaStore:
             except OSError as error:
                 raise VideoSourceError(f"Cannot read the video file {path}: {error}.") from None
             self._ensure_info(media_id, path, mime_type)
-            return media_id
+            return self._bounded(media_id)
         if hasattr(source, "read"):
             media_id = self._put_stream(source, "the file object")
             self._ensure_info(media_id, None, mime_type)
-            return media_id
+            return self._bounded(media_id)
         raise VideoSourceError(
             f"MediaStore.put takes bytes, a path or a binary file object, not a "
             f"{type(source).__name__}."
@@ -440,6 +371,7 @@ class MediaStore:
                 digest.update(piece)
             media_id = digest.hexdigest()
             if self._backend.exists(media_id):
+                self._backend.touch(media_id)
                 return media_id
             file.seek(start)
         else:
@@ -456,6 +388,73 @@ class MediaStore:
             commit(written)
         return written
 
+    def _bounded(self, media_id: str) -> str:
+        """Evict down to ``max_bytes`` (keeping ``media_id``) after a put; the id."""
+        if self.max_bytes is not None:
+            self.prune(keep=(media_id,))
+        return media_id
+
+    # -- upkeep ------------------------------------------------------------------
+
+    def remove(self, media_id: str) -> bool:
+        """Delete a stored video and its metadata.
+
+        A reader that has it open keeps reading (on POSIX the bytes stay until it closes
+        them); a reference to it then fails with :meth:`missing_error`.
+
+        Args:
+            media_id: the id to remove.
+
+        Returns:
+            Whether the store held it.
+
+        Raises:
+            VideoSourceError: for an invalid id.
+        """
+        return _upkeep.remove_entry(self._backend, validate_media_id(media_id))
+
+    def prune(
+        self,
+        *,
+        max_bytes: int | None = None,
+        older_than: float | None = None,
+        keep: Iterable[str] = (),
+        temp_older_than: float = _upkeep.STALE_TEMP_SECONDS,
+    ) -> list[str]:
+        """Evict least recently used entries; remove what killed writers left behind.
+
+        Never removes an entry in ``keep``, one open for reading in this process, or one
+        put or opened in the last minute. Temporary files (``.put-*``) go once untouched
+        for ``temp_older_than`` seconds, unless their writer still runs: on a local
+        folder the writer holds a lock on its file; elsewhere a file names its host and
+        process.
+
+        Args:
+            max_bytes: evict down to this many bytes; by default the store's ``max_bytes``
+                (None: no size bound).
+            older_than: also evict entries not used for this many seconds.
+            keep: ids never to evict.
+            temp_older_than: the age, in seconds, from which a temporary file left by a
+                writer that is gone is removed (default one hour).
+
+        Returns:
+            The ids removed, least recently used first.
+
+        Example:
+            .. code-block:: python
+
+                store = MediaStore(max_bytes=5 * 1024**3)
+                store.prune(older_than=7 * 24 * 3600)  # a week unused
+        """
+        return _upkeep.prune(
+            self._backend,
+            self.root,
+            max_bytes=self.max_bytes if max_bytes is None else max_bytes,
+            older_than=older_than,
+            keep=set(keep),
+            temp_older_than=temp_older_than,
+        )
+
     def _ensure_info(self, media_id: str, source: Any, mime_type: str | None) -> MediaInfo:
         name = media_id + _INFO_SUFFIX
         with contextlib.suppress(FileNotFoundError, OSError, ValueError, KeyError, TypeError):
@@ -468,9 +467,9 @@ class MediaStore:
             source = local
         if source is None:
             with self._backend.open(media_id) as file:
-                info = _measure(media_id, size, file, mime_type)
+                info = measure(media_id, size, file, mime_type)
         else:
-            info = _measure(media_id, size, source, mime_type)
+            info = measure(media_id, size, source, mime_type)
         with contextlib.suppress(OSError):
             self._backend.write_small(name, info.to_json())
         return info
@@ -508,7 +507,9 @@ class MediaStore:
         Raises:
             VideoSourceError: for an invalid id, or an id not in the store.
         """
-        return self._lookup(self._backend.open, media_id)
+        file = self._lookup(self._backend.open, media_id)
+        self._backend.touch(media_id)
+        return _upkeep.register_reader(self.root, media_id, file)  # not evicted while open
 
     def size(self, media_id: str) -> int:
         """Size in bytes of a stored video.

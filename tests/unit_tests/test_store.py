@@ -474,7 +474,8 @@ def test_fsspec_memory_store(memory_store: MediaStore, video: Path) -> None:
     fs = fsspec.filesystem("memory")
     root = memory_store.root.removeprefix("memory://")
     names = sorted(path.rsplit("/", 1)[1] for path in fs.find(root))
-    assert names == [media_id, f"{media_id}.json"]
+    # the bytes, their metadata, and the empty marker of their last use (the open above)
+    assert names == [media_id, f"{media_id}.json", f"{media_id}.used"]
     absent = sha(b"absent")
     with pytest.raises(VideoSourceError, match="not in the MediaStore"):
         memory_store.open(absent)
