@@ -51,6 +51,33 @@ def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def slow_put_script(size: int) -> str:
+    """A child's script: put ``size`` random bytes (seed 3), print "half" half-way, stall."""
+    return textwrap.dedent(
+        f"""
+        import io, random, sys, time
+        from langchain_mimo_video.store import MediaStore
+
+        data = random.Random(3).randbytes({size})
+
+        class Slow(io.RawIOBase):
+            def __init__(self):
+                self.source = io.BytesIO(data)
+            def readable(self):
+                return True
+            def readinto(self, buffer):
+                piece = self.source.read(min(len(buffer), 1 << 20))
+                buffer[: len(piece)] = piece
+                if self.source.tell() > {size} // 2:
+                    print("half", flush=True)
+                    time.sleep(120)
+                return len(piece)
+
+        MediaStore(sys.argv[1]).put(io.BufferedReader(Slow()))
+        """
+    )
+
+
 def entries(root: Path) -> list[str]:
     """Every file under ``root``, relative, sorted."""
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
@@ -266,29 +293,7 @@ def test_killed_writer_leaves_no_valid_id(tmp_path: Path) -> None:
     root = tmp_path / "store"
     size = 8_000_000
     data = random.Random(3).randbytes(size)
-    script = textwrap.dedent(
-        f"""
-        import io, random, sys, time
-        from langchain_mimo_video.store import MediaStore
-
-        data = random.Random(3).randbytes({size})
-
-        class Slow(io.RawIOBase):
-            def __init__(self):
-                self.source = io.BytesIO(data)
-            def readable(self):
-                return True
-            def readinto(self, buffer):
-                piece = self.source.read(min(len(buffer), 1 << 20))
-                buffer[: len(piece)] = piece
-                if self.source.tell() > {size} // 2:
-                    print("half", flush=True)
-                    time.sleep(60)
-                return len(piece)
-
-        MediaStore(sys.argv[1]).put(io.BufferedReader(Slow()))
-        """
-    )
+    script = slow_put_script(size)
     child = subprocess.Popen(
         [sys.executable, "-c", LIGHT_IMPORT + script, str(root)],
         cwd=REPO,

@@ -26,7 +26,7 @@ from langchain_mimo_video import _upkeep
 from langchain_mimo_video._storage import LocalBackend
 from langchain_mimo_video.errors import VideoSourceError, VideoValidationError
 from langchain_mimo_video.store import MediaStore
-from tests.unit_tests.test_store import LIGHT_IMPORT, REPO
+from tests.unit_tests.test_store import LIGHT_IMPORT, REPO, slow_put_script
 
 KINDS = ("folder", "fsspec file", "memory")
 SIZE = 100_000
@@ -238,37 +238,12 @@ def test_a_temp_file_this_process_is_writing_is_kept(kind: str, tmp_path: Path) 
     assert names(store) == ["ab" + "0" * 62]
 
 
-SLOW_PUT = textwrap.dedent(
-    """
-    import io, random, sys, time
-    from langchain_mimo_video.store import MediaStore
-
-    data = random.Random(3).randbytes(4_000_000)
-
-    class Slow(io.RawIOBase):
-        def __init__(self):
-            self.source = io.BytesIO(data)
-        def readable(self):
-            return True
-        def readinto(self, buffer):
-            piece = self.source.read(min(len(buffer), 1 << 20))
-            buffer[: len(piece)] = piece
-            if self.source.tell() > 2_000_000:
-                print("half", flush=True)
-                time.sleep(120)
-            return len(piece)
-
-    MediaStore(sys.argv[1]).put(io.BufferedReader(Slow()))
-    """
-)
-
-
 @pytest.mark.parametrize("kind", ["folder", "fsspec file"])
 def test_live_writer_in_another_process_keeps_its_temp_file(kind: str, tmp_path: Path) -> None:
     """A writer stalled for hours still owns its file; once it is killed the file goes."""
     store = make_store(kind, tmp_path)
     child = subprocess.Popen(
-        [sys.executable, "-c", LIGHT_IMPORT + SLOW_PUT, store.root],
+        [sys.executable, "-c", LIGHT_IMPORT + slow_put_script(4_000_000), store.root],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,
