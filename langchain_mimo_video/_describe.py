@@ -30,6 +30,7 @@ from langchain_mimo_video.errors import EmptyDescriptionError, MediaError, Video
 from langchain_mimo_video.events import (
     EVENTS_INSTRUCTION,
     SegmentEvents,
+    events_to_json,
     media_fragment_url,
     place_events,
 )
@@ -431,7 +432,8 @@ class SegmentDescriber:
         if row.get("finish_reason") is not None:
             metadata["finish_reason"] = row["finish_reason"]
         if self.events:
-            metadata["events"] = [dict(event) for event in row.get("events", [])]
+            # A JSON string: vector stores keep only primitive metadata values.
+            metadata["events"] = events_to_json(row.get("events", []))
             metadata["event_corrections"] = row.get("events_clamped", 0) + row.get(
                 "events_dropped", 0
             )

@@ -45,6 +45,7 @@ from langchain_mimo_video.budget import (
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.description_cache import DescriptionCache, as_description_cache
 from langchain_mimo_video.errors import EmptyDescriptionError
+from langchain_mimo_video.events import events_from_metadata
 from langchain_mimo_video.limits import DOCUMENTED_VIDEO_TYPES
 from langchain_mimo_video.progress import Progress, RunStats, tqdm_class
 from langchain_mimo_video.tokens import DEFAULT_PRICES, ModelPrice
@@ -59,6 +60,7 @@ __all__ = [
     "Segment",
     "SegmentDescriber",
     "VideoDescriptionLoader",
+    "events_from_metadata",
     "format_time_range",
     "format_timestamp",
 ]
@@ -128,8 +130,12 @@ class VideoDescriptionLoader(BaseLoader):
         - ``source_url``: a deep link with a Media Fragment, ``file:///abs/v.mp4#t=130,160``
           or ``https://.../v.mp4#t=130,160``.
         - ``content_sha256``: SHA-256 of a local file's bytes (the cache key's content).
-        - with ``events=True``: ``events`` (``start``, ``end`` in seconds of the video,
-          ``description``), ``event_corrections`` = ``events_clamped`` + ``events_dropped``.
+        - with ``events=True``: ``events``, a JSON string of ``{start, end, description}``
+          (seconds in the video; read it with :func:`events_from_metadata`),
+          ``event_corrections`` = ``events_clamped`` + ``events_dropped``.
+
+        Every value is a ``str``, ``int``, ``float`` or ``bool``, so vector stores that take
+        only primitive metadata (Chroma, ``filter_complex_metadata``) keep all of it.
 
         Times a model cites *inside* a plain description count from the start of the
         segment; add ``metadata["start"]`` for the time in the video (``events=True`` does

@@ -5,10 +5,16 @@ clip's start. :func:`place_events` moves them into the whole video's time line a
 them against the segment: an event partly outside is clamped to it, one wholly outside is
 dropped, and both are counted. :func:`media_fragment_url` makes the deep link of a range,
 a W3C Media Fragment (``file:///abs/v.mp4#t=130,160``) that browsers and players seek to.
+
+In a document's metadata the events are one JSON string (:func:`events_to_json`), since
+vector stores such as Chroma, and LangChain's ``filter_complex_metadata``, keep only
+``str``, ``int``, ``float``, ``bool`` and ``None`` values; :func:`events_from_metadata`
+reads them back.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -19,11 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
 
+from langchain_mimo_video.errors import InvalidArgumentError
+
 __all__ = [
     "EVENTS_INSTRUCTION",
     "PlacedEvents",
     "SegmentEvents",
     "TimedEvent",
+    "events_from_metadata",
+    "events_to_json",
     "media_fragment_url",
     "place_events",
 ]
@@ -130,6 +140,83 @@ def place_events(
         )
     kept.sort(key=lambda item: (item["start"], item["end"]))
     return PlacedEvents(kept, clamped, dropped)
+
+
+def events_to_json(events: Iterable[Mapping[str, Any]]) -> str:
+    """Placed events as the JSON string a document's ``metadata["events"]`` holds.
+
+    Each event is written as ``{"start", "end", "description"}``, in that order, so a
+    cached answer gives the very string a fresh one did (``index()`` sees no change).
+
+    Args:
+        events: dicts with ``start``, ``end`` (seconds in the video) and ``description``.
+
+    Returns:
+        A JSON array, e.g. ``'[{"start":135.0,"end":160.0,"description":"a car"}]'``.
+
+    Example:
+        .. code-block:: python
+
+            events_to_json([{"start": 135.0, "end": 160.0, "description": "a car"}])
+    """
+    items = [
+        {
+            "start": float(event["start"]),
+            "end": float(event["end"]),
+            "description": str(event.get("description", "")),
+        }
+        for event in events
+    ]
+    return json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+
+
+def events_from_metadata(metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The events of a document made with ``events=True``, read back from its metadata.
+
+    ``metadata["events"]`` is a JSON string so vector stores that keep only primitive
+    values (Chroma, ``filter_complex_metadata``) keep it; a retrieved document's metadata
+    reads back the same way. A list of dicts (documents made before events were a string)
+    is taken as it is.
+
+    Args:
+        metadata: a document's ``metadata``.
+
+    Returns:
+        ``[{"start": float, "end": float, "description": str}, ...]`` in seconds of the
+        whole video; ``[]`` when the metadata holds no events.
+
+    Raises:
+        InvalidArgumentError: if ``metadata["events"]`` is not events in either form.
+
+    Example:
+        .. code-block:: python
+
+            for doc in store.similarity_search("a red car", k=3):
+                for event in events_from_metadata(doc.metadata):
+                    print(doc.metadata["source"], event["start"], event["description"])
+    """
+    value = metadata.get("events")
+    if value is None:
+        return []
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise TypeError("not a list")
+        return [
+            {
+                "start": float(item["start"]),
+                "end": float(item["end"]),
+                "description": str(item["description"]),
+            }
+            for item in items
+        ]
+    except (ValueError, TypeError, KeyError) as error:
+        raise InvalidArgumentError(
+            'metadata["events"] must be the JSON array of events a VideoDescriptionLoader '
+            "made with events=True (objects with start, end and description), got "
+            f"{str(value)[:80]!r} ({type(error).__name__}: {error}); pass the document's "
+            "metadata as the loader or the vector store gave it."
+        ) from None
 
 
 def _seconds(value: float) -> str:

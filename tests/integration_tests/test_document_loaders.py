@@ -26,7 +26,11 @@ from langchain_core.runnables import RunnablePassthrough
 from langchain_core.vectorstores import InMemoryVectorStore
 
 from langchain_mimo_video import ChatMiMo
-from langchain_mimo_video.document_loaders import DEFAULT_PROMPT, VideoDescriptionLoader
+from langchain_mimo_video.document_loaders import (
+    DEFAULT_PROMPT,
+    VideoDescriptionLoader,
+    events_from_metadata,
+)
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tokens import explain_video_tokens
 from tests.integration_tests.conftest import Target
@@ -184,6 +188,7 @@ def test_events_and_the_estimate_on_whole_videos(llm: ChatMiMo) -> None:
         metadata = document.metadata
         assert metadata["finish_reason"] == "tool_calls"  # the events schema was called
         assert DEFAULT_PROMPT in document.page_content  # the server's summary echoes the text
-        assert isinstance(metadata["events"], list)
+        assert isinstance(metadata["events"], str)  # a vector store keeps it
+        assert isinstance(events_from_metadata(metadata), list)
         assert metadata["event_corrections"] == 0
         assert metadata["source_url"] == f"{path.resolve().as_uri()}#t=0,{metadata['end']:g}"

@@ -21,6 +21,7 @@ from langchain_core.documents import Document
 
 from langchain_mimo_video import ChatMiMo, VideoDescriptionLoader
 from langchain_mimo_video.description_cache import file_sha256
+from langchain_mimo_video.events import events_from_metadata
 from langchain_mimo_video.ray import (
     OUTPUT_COLUMNS,
     describe_videos,
@@ -348,3 +349,25 @@ def test_the_scene_threshold_reaches_plans_made_on_the_cluster(
         ranges.append([(row["start"], row["end"]) for row in by_place(rows)])
     assert len(ranges[0]) == 3
     assert ranges[1] == [(0.0, 6.0)]
+
+
+def test_event_rows_give_the_local_loaders_documents_with_primitive_metadata(
+    mimo: TimedServer, videos: dict[str, Path], tmp_path: Path
+) -> None:
+    sources = [str(videos["two"])]
+    settings: dict[str, Any] = {"prompt": PROMPT, "segment_seconds": 1.0, "events": True}
+    rows = by_place(
+        describe_videos(
+            sources, llm=chat(mimo), store=MediaStore(tmp_path / "store"), **settings
+        ).take_all()
+    )
+    mimo.reset()
+    expected = in_order(VideoDescriptionLoader(sources, llm=chat(mimo), **settings).load())
+    documents = rows_to_documents(rows)
+    assert len(documents) == 2
+    assert documents == expected  # ids, text and metadata, events included
+    for row, document in zip(rows, documents, strict=True):
+        metadata = json.loads(row["metadata"])
+        assert all(isinstance(v, (str, int, float, bool, type(None))) for v in metadata.values())
+        assert isinstance(metadata["events"], str)
+        assert events_from_metadata(metadata) == events_from_metadata(document.metadata)

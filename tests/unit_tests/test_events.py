@@ -10,8 +10,14 @@ import httpx2
 import pytest
 
 from langchain_mimo_video.document_loaders import VideoDescriptionLoader
-from langchain_mimo_video.errors import EmptyDescriptionError
-from langchain_mimo_video.events import EVENTS_INSTRUCTION, media_fragment_url, place_events
+from langchain_mimo_video.errors import EmptyDescriptionError, InvalidArgumentError
+from langchain_mimo_video.events import (
+    EVENTS_INSTRUCTION,
+    events_from_metadata,
+    events_to_json,
+    media_fragment_url,
+    place_events,
+)
 from tests.unit_tests.fake_transport import completion
 from tests.unit_tests.test_document_loaders import USAGE, VIDEOS, FakeMiMo
 
@@ -139,7 +145,7 @@ def test_events_come_back_in_video_time_with_their_corrections() -> None:
     documents = loader.load()
     middle = documents[1]  # 00:02-00:04
 
-    assert middle.metadata["events"] == [
+    assert events_from_metadata(middle.metadata) == [
         {"start": 2.5, "end": 3.0, "description": "the screen is yellow"},
         {"start": 3.5, "end": 4.0, "description": "still yellow, past the clip"},
     ]
@@ -156,7 +162,7 @@ def test_events_come_back_in_video_time_with_their_corrections() -> None:
     assert [tool["function"]["name"] for tool in body["tools"]] == ["SegmentEvents"]
     assert body["tool_choice"]["function"]["name"] == "SegmentEvents"
     assert EVENTS_INSTRUCTION in body["messages"][0]["content"][1]["text"]
-    assert documents[2].metadata["events"] == [
+    assert events_from_metadata(documents[2].metadata) == [
         {"start": 4.5, "end": 5.0, "description": "the screen is yellow"},
         {"start": 5.5, "end": 6.0, "description": "still yellow, past the clip"},
     ]
@@ -167,7 +173,10 @@ def test_events_for_a_whole_video_are_checked_against_its_length() -> None:
         {"summary": "Colours.", "events": [{"start": 5, "end": 9, "description": "green"}]}
     )
     (document,) = VideoDescriptionLoader([TRAFFIC], llm=fake.chat(), events=True).load()
-    assert document.metadata["events"] == [{"start": 5.0, "end": 6.0, "description": "green"}]
+    assert document.metadata["events"] == '[{"start":5.0,"end":6.0,"description":"green"}]'
+    assert events_from_metadata(document.metadata) == [
+        {"start": 5.0, "end": 6.0, "description": "green"}
+    ]
     assert document.metadata["event_corrections"] == 1
 
 
@@ -199,3 +208,88 @@ def test_every_document_carries_a_deep_link() -> None:
         "t=2,4",
         "t=4,6",
     ]
+
+
+# ---------------------------------------------------------------------------
+# Metadata a vector store keeps
+# ---------------------------------------------------------------------------
+
+PRIMITIVES = (str, int, float, bool, type(None))
+SEGMENT_EVENTS = {
+    "summary": "A yellow screen.",
+    "events": [
+        {"start": 0.5, "end": 1.0, "description": "the screen is yellow, \u4e2d\u6587"},
+        {"start": 1.5, "end": 3.0, "description": 'a "quoted" line'},
+    ],
+}
+
+
+def test_event_documents_hold_only_primitive_metadata_and_read_back(tmp_path: Path) -> None:
+    fake = EventsFake(SEGMENT_EVENTS)
+    options: dict[str, Any] = {"segment_seconds": 2, "events": True, "cache": tmp_path / "c.db"}
+    documents = VideoDescriptionLoader([TRAFFIC], llm=fake.chat(), **options).load()
+    for document in documents:
+        bad = {k: type(v).__name__ for k, v in document.metadata.items()}
+        assert all(isinstance(v, PRIMITIVES) for v in document.metadata.values()), bad
+    first = events_from_metadata(documents[0].metadata)
+    assert first == [
+        {"start": 0.5, "end": 1.0, "description": "the screen is yellow, \u4e2d\u6587"},
+        {"start": 1.5, "end": 2.0, "description": 'a "quoted" line'},
+    ]
+    assert "\u4e2d" in documents[0].metadata["events"]  # readable JSON, not \\u escapes
+    # a cached run gives the very same string: index() sees the documents unchanged
+    again = VideoDescriptionLoader([TRAFFIC], llm=fake.chat(), **options).load()
+    assert again == documents and len(fake.bodies) == 3
+
+
+def test_event_documents_survive_a_vector_store_that_drops_complex_metadata() -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    fake = EventsFake(SEGMENT_EVENTS)
+    documents = VideoDescriptionLoader(
+        [TRAFFIC], llm=fake.chat(), segment_seconds=2, events=True
+    ).load()
+    try:
+        from langchain_community.vectorstores.utils import filter_complex_metadata
+    except ImportError:  # the same rule, applied here: keep only primitive values
+        filter_complex_metadata = None
+    if filter_complex_metadata is not None:
+        stored = filter_complex_metadata(documents)
+    else:
+        stored = [
+            type(d)(
+                id=d.id,
+                page_content=d.page_content,
+                metadata={k: v for k, v in d.metadata.items() if isinstance(v, PRIMITIVES)},
+            )
+            for d in documents
+        ]
+    assert [d.metadata for d in stored] == [d.metadata for d in documents]  # nothing dropped
+    store = InMemoryVectorStore(DeterministicFakeEmbedding(size=16))
+    store.add_documents(stored)
+    for document in documents:
+        (found,) = store.get_by_ids([document.id])
+        assert found.metadata == document.metadata
+        assert events_from_metadata(found.metadata) == events_from_metadata(document.metadata)
+        assert len(events_from_metadata(found.metadata)) == 2
+    assert events_from_metadata(documents[1].metadata)[0]["start"] == 2.5
+
+
+def test_reading_events_back() -> None:
+    events = [{"start": 1, "end": 2.5, "description": "x"}]
+    text = events_to_json(events)
+    assert text == '[{"start":1.0,"end":2.5,"description":"x"}]'
+    expected = [{"start": 1.0, "end": 2.5, "description": "x"}]
+    assert events_from_metadata({"events": text}) == expected
+    assert events_from_metadata({"events": events}) == expected  # the older list form
+    assert events_from_metadata({"source": "a.mp4"}) == []  # a document without events
+    assert events_from_metadata({"events": "[]"}) == []
+
+
+@pytest.mark.parametrize(
+    "value", ["not json", '{"start": 1}', '[{"start": 1, "end": 2}]', '[{"start": "a"}]', 3]
+)
+def test_metadata_that_is_not_events_is_a_typed_error(value: Any) -> None:
+    with pytest.raises(InvalidArgumentError, match=r'metadata\["events"\] must be the JSON'):
+        events_from_metadata({"events": value})

@@ -196,6 +196,7 @@ SUBMODULES = {
         "Segment",
         "SegmentDescriber",
         "VideoDescriptionLoader",
+        "events_from_metadata",
         "format_time_range",
         "format_timestamp",
     ],
