@@ -5,7 +5,8 @@ local files only from folders the developer allowed, only http(s) URLs, no priva
 internal addresses by default, and a size limit checked before a file is read. Every
 refusal, and every error the agent can fix by choosing other arguments, comes back to the
 agent as a short text it can read (a ``ToolMessage`` with ``status="error"``); deployment
-errors such as a missing API key are raised.
+errors such as a missing API key are raised. The checks of the ``video`` argument live in
+``_tool_sources``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ import asyncio
 import contextlib
 import copy
 import os
-import re
-import stat
 import tempfile
-import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -30,18 +28,15 @@ from langchain_core.tools import BaseTool, ToolException
 from langchain_core.tools.base import ArgsSchema, ToolExceptionHandlerOutput
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
-from langchain_mimo_video._utils import MB
+from langchain_mimo_video._tool_sources import REFUSED, checked_source
 from langchain_mimo_video.chat_models import ChatMiMo
 from langchain_mimo_video.errors import (
-    AmbiguousURLError,
     MiMoError,
     MiMoResponseError,
     MissingAPIKeyError,
     StreamInterruptedError,
-    UnsafeSourceError,
 )
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_FPS, MIN_FPS
-from langchain_mimo_video.media import check_public_url
 from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.video import (
     FitMode,
@@ -74,14 +69,11 @@ _DESCRIPTION: Final = (
 )
 _NO_LOCAL_FILES: Final = " Local files are not available: pass an http(s) URL."
 
-_REFUSED: Final = "Cannot watch this video: "
 # A broken or cut-off answer is the service's fault, not the video's or the question's.
 _SERVICE_FAULT: Final = (
     "MiMo's service failed to answer ({what}); this is not a problem with the video or the "
     "question. Try again later, or go on without this video."
 )
-# "name:" at the start: a URL scheme (one letter is a Windows drive, a path).
-_SCHEME: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # API errors caused by what the agent asked for (the video, its size, its content); others
 # (401 key, 402 balance, 403 permission, 404 model, 429/5xx after retries) are the
 # deployment's problem and are raised.
@@ -428,6 +420,14 @@ class WatchVideoTool(BaseTool):
         messages.append(HumanMessage(content=[dict(part), {"type": "text", "text": text}]))
         return messages
 
+    def _checked_source(self, video: str) -> str | Path:
+        return checked_source(
+            video,
+            allowed_dirs=self.allowed_dirs,
+            allow_private_urls=self.allow_private_urls,
+            max_file_bytes=self.max_file_bytes,
+        )
+
     def _answer(self, reply: BaseMessage, llm: ChatMiMo) -> str:
         text = reply.text.strip()
         if not text:
@@ -449,123 +449,12 @@ class WatchVideoTool(BaseTool):
             text = f"{text[:limit].rstrip()}\n[answer truncated: {cut} more characters not shown]"
         return text
 
-    # -- safety ----------------------------------------------------------------
-
-    def _checked_source(self, video: str) -> str | Path:
-        """The agent's ``video`` as a checked URL or a resolved path inside allowed_dirs."""
-        text = video.strip()
-        match = _SCHEME.match(text)
-        if match and len(match[1]) > 1:  # a single letter is a Windows drive
-            scheme = match[1].lower()
-            if scheme in ("http", "https"):
-                return self._checked_url(text)
-            if scheme == "data":
-                raise ToolException(
-                    _REFUSED + "data: URLs are not accepted; pass an http(s) URL or the path "
-                    "of a local video file."
-                )
-            raise ToolException(
-                _REFUSED + f"{scheme}: URLs are not supported; only http(s) URLs (MiMo "
-                "fetches them) or local file paths."
-            )
-        return self._checked_path(text)
-
-    def _checked_url(self, url: str) -> str:
-        try:
-            host = urllib.parse.urlsplit(url).hostname
-        except ValueError:
-            host = None
-        if not host:
-            raise ToolException(_REFUSED + f"{url!r} is not a valid http(s) URL with a host.")
-        if not self.allow_private_urls:
-            try:
-                check_public_url(url)
-            except AmbiguousURLError as error:
-                # Says only how the URL is spelled (no lookup was made), and how to fix it.
-                raise ToolException(_REFUSED + str(error)) from error
-            except UnsafeSourceError as error:
-                # Do not pass on what the host resolved to: that would reveal internal
-                # addresses to the agent (and its model provider).
-                raise ToolException(
-                    _REFUSED + f"{url} does not point to a public internet address (it is "
-                    "local, private, link-local, cloud metadata or does not resolve). Only "
-                    "public http(s) URLs can be watched."
-                ) from error
-        return url
-
-    def _checked_path(self, text: str) -> Path:
-        roots = [Path(folder) for folder in self.allowed_dirs]
-        if not roots:
-            raise ToolException(
-                _REFUSED + "this tool does not read local files; pass an http(s) URL."
-            )
-        if "\x00" in text:
-            raise ToolException(
-                _REFUSED + "the path holds a NUL character, which no file name can; pass "
-                "the path of a video file."
-            )
-        outside = ToolException(
-            _REFUSED + f"{text!r} is outside the folders this tool may read. Use a file in "
-            "those folders or an http(s) URL."
-        )
-        given = Path(text)
-        candidates = [given] if given.is_absolute() else [root / given for root in roots]
-        for candidate in candidates:
-            try:
-                resolved = candidate.resolve(strict=True)
-            except FileNotFoundError:
-                continue
-            except ValueError as error:  # a character the file system cannot encode
-                raise ToolException(_REFUSED + f"{text!r} is not a usable file path.") from error
-            except (OSError, RuntimeError) as error:  # symlink loop, permission denied
-                if not _loosely_inside(candidate, roots):
-                    raise outside from error
-                raise ToolException(_REFUSED + f"{text!r} cannot be opened.") from error
-            if not _inside(resolved, roots):
-                raise outside
-            return self._checked_file(resolved, text)
-        # Missing: answer "outside" for paths outside the folders, so an agent cannot
-        # probe which files exist elsewhere.
-        if not any(_loosely_inside(candidate, roots) for candidate in candidates):
-            raise outside
-        raise ToolException(
-            _REFUSED + f"no file {text!r} in the folders this tool may read. Check the name."
-        )
-
-    def _checked_file(self, path: Path, text: str) -> Path:
-        try:
-            info = path.stat()
-        except OSError as error:
-            raise ToolException(_REFUSED + f"{text!r} cannot be opened.") from error
-        if not stat.S_ISREG(info.st_mode):
-            raise ToolException(_REFUSED + f"{text!r} is not a regular file; pass a video file.")
-        limit = self.max_file_bytes
-        if limit is not None and info.st_size > limit:
-            raise ToolException(
-                _REFUSED + f"{text!r} is {info.st_size / MB:.1f} MB, over this tool's limit "
-                f"of {limit / MB:.1f} MB for local files. Use a smaller file."
-            )
-        return path
-
 
 def _with_store(llm: ChatMiMo, store: MediaStore | None) -> ChatMiMo:
     """``llm``, or a shallow copy (same clients) that resolves references from ``store``."""
     if store is None or llm.media_store is store:
         return llm
     return llm.model_copy(update={"media_store": store})
-
-
-def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    return any(path == root or path.is_relative_to(root) for root in roots)
-
-
-def _loosely_inside(path: Path, roots: Sequence[Path]) -> bool:
-    """Whether ``path`` would be inside ``roots`` (for wording refusals, never to allow)."""
-    try:
-        resolved = path.resolve()  # follows the symlinks that exist
-    except (OSError, RuntimeError):
-        resolved = Path(os.path.normpath(path))
-    return _inside(resolved, roots)
 
 
 def _mmss(seconds: float) -> str:
@@ -605,7 +494,7 @@ def _agent_errors(video: str) -> Iterator[_Shown]:
         what = "its answer was cut off before the end"
         raise ToolException(_SERVICE_FAULT.format(what=what)) from error
     except MiMoError as error:
-        raise ToolException(_REFUSED + shown.clean(str(error))) from error
+        raise ToolException(REFUSED + shown.clean(str(error))) from error
     except openai.APIStatusError as error:
         if error.status_code not in _AGENT_FIXABLE_STATUS:
             raise
