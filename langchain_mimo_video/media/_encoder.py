@@ -30,6 +30,7 @@ from langchain_mimo_video.media._common import (
     rotation_of,
     video_stream,
 )
+from langchain_mimo_video.tokens import explain_video_tokens
 
 __all__ = [
     "AUDIO_BIT_RATE",
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_AUTO_CRF",
     "X264_PRESET",
     "EncodePlan",
+    "exact_duration_us",
     "open_local",
     "output_rate",
     "transcode_into",
@@ -480,3 +482,18 @@ def _pump(
             audio_full = audio is None or audio.done or audio_in.index in beyond
             if video_full and audio_full:
                 break
+
+
+def exact_duration_us(
+    seconds: float, width: int, height: int, fps: float, media_resolution: str, mute: bool
+) -> int:
+    """Microseconds closest to ``seconds`` that keep the token estimate unchanged."""
+    target = explain_video_tokens(seconds, width, height, fps, media_resolution, mute)
+    nearest = round(seconds * MICROS)
+    for candidate in (nearest, math.floor(seconds * MICROS), math.ceil(seconds * MICROS)):
+        estimate = explain_video_tokens(
+            candidate / MICROS, width, height, fps, media_resolution, mute
+        )
+        if candidate > 0 and estimate == target:
+            return candidate
+    return max(nearest, 1)

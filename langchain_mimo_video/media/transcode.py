@@ -23,11 +23,7 @@ from langchain_mimo_video.errors import (
     VideoTooLargeError,
     VideoValidationError,
 )
-from langchain_mimo_video.limits import (
-    DEFAULT_FPS,
-    DEFAULT_MEDIA_RESOLUTION,
-    MAX_BASE64_BYTES,
-)
+from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_BASE64_BYTES
 from langchain_mimo_video.media._common import (
     DOCUMENTED_CONTAINERS,
     MICROS,
@@ -40,6 +36,7 @@ from langchain_mimo_video.media._encoder import (
     DEFAULT_CRF,
     MAX_AUTO_CRF,
     EncodePlan,
+    exact_duration_us,
     output_rate,
     transcode_into,
 )
@@ -141,21 +138,6 @@ def _resolve_range(duration: float, start: float | None, end: float | None) -> t
             "pass an end within the video, or None for its end."
         )
     return begin, min(finish, duration)
-
-
-def _duration_us(
-    seconds: float, width: int, height: int, fps: float, media_resolution: str, mute: bool
-) -> int:
-    """Microseconds closest to ``seconds`` that keep the token estimate unchanged."""
-    target = explain_video_tokens(seconds, width, height, fps, media_resolution, mute)
-    nearest = round(seconds * MICROS)
-    for candidate in (nearest, math.floor(seconds * MICROS), math.ceil(seconds * MICROS)):
-        estimate = explain_video_tokens(
-            candidate / MICROS, width, height, fps, media_resolution, mute
-        )
-        if candidate > 0 and estimate == target:
-            return candidate
-    return max(nearest, 1)
 
 
 def _local_source(source: VideoSource, what: str) -> Path | bytes:
@@ -267,7 +249,9 @@ def _fit(
 
     plan = EncodePlan(
         start=begin,
-        duration_us=_duration_us(seconds, info.width, info.height, fps, media_resolution, mute),
+        duration_us=exact_duration_us(
+            seconds, info.width, info.height, fps, media_resolution, mute
+        ),
         width=before.frame_width,
         height=before.frame_height,
         rate=output_rate(info.exact_frame_rate, fps),
@@ -460,7 +444,7 @@ def clip_video(
                 f"A {info.width}x{info.height} video is too narrow for MiMo's frame grid."
             )
         rate = output_rate(source_rate, sample_fps)
-        duration_us = _duration_us(seconds, info.width, info.height, sample_fps, tier, mute)
+        duration_us = exact_duration_us(seconds, info.width, info.height, sample_fps, tier, mute)
     plan = EncodePlan(
         start=begin,
         duration_us=duration_us,
