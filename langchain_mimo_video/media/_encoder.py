@@ -12,6 +12,7 @@ import io
 import math
 import queue
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -43,7 +44,9 @@ __all__ = [
     "exact_duration_us",
     "open_local",
     "output_rate",
+    "sent_audio",
     "transcode_into",
+    "warn_dropped_audio",
 ]
 
 
@@ -73,6 +76,43 @@ class EncodePlan:
     height: int
     rate: Fraction
     crf: int
+
+
+def sent_audio(av: Any, container: Any) -> tuple[Any | None, list[Any]]:
+    """The one audio track a video is sent with, and the tracks left out.
+
+    MiMo hears one audio track per video (its token formula counts one stream of sound),
+    and which one it would pick from several is not documented, so fit, clip, split and
+    convert (remux or re-encode alike) keep exactly one: the first track marked default,
+    else the first. :func:`warn_dropped_audio` names the others.
+    """
+    tracks = list(container.streams.audio)
+    if not tracks:
+        return None, []
+    default = av.stream.Disposition.default
+    chosen = next((track for track in tracks if track.disposition & default), tracks[0])
+    return chosen, [track for track in tracks if track is not chosen]
+
+
+def warn_dropped_audio(label: str, chosen: Any, dropped: list[Any]) -> None:
+    """Warn that ``dropped`` audio tracks of ``label`` are not sent (nothing if none)."""
+    if not dropped:
+        return
+    order = sorted(track.index for track in [chosen, *dropped])
+
+    def named(track: Any) -> str:
+        language = getattr(track, "language", None) or track.metadata.get("language")
+        details = ", ".join(filter(None, [track.codec_context.name, language]))
+        return f"audio track {order.index(track.index) + 1} ({details})"
+
+    left_out = ", ".join(named(track) for track in dropped)
+    warnings.warn(
+        f"{label} has {len(order)} audio tracks; MiMo takes one, so only {named(chosen)} "
+        f"is sent (the first marked default, else the first) and {left_out} "
+        f"{'is' if len(dropped) == 1 else 'are'} left out. To send another, make it the "
+        "video's default or only audio track first.",
+        stacklevel=2,
+    )
 
 
 def output_rate(source_rate: Fraction | None, fps: float | None) -> Fraction:
@@ -331,7 +371,8 @@ def transcode_into(
         with open_local(av, source) as container:
             video_in = video_stream(container, label)
             video_in.thread_type = "AUTO"
-            audio_in = next(iter(container.streams.audio), None)
+            audio_in, dropped = sent_audio(av, container)
+            warn_dropped_audio(label, audio_in, dropped)
             origin = (container.start_time or 0) / MICROS + plan.start
             if plan.start > 0:
                 _seek_before(av, container, video_in, origin)

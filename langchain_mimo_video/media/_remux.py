@@ -1,5 +1,7 @@
 """Remuxing: H.264 (and AAC) packets copied from any container into a faststart MP4.
 
+Only one audio track is copied, the one a re-encode keeps too (``_encoder.sent_audio``).
+
 Private to :mod:`langchain_mimo_video.media`; :func:`~langchain_mimo_video.media.
 transcode.convert_video` decides when a copy is enough and when to re-encode.
 """
@@ -11,8 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
 
+from langchain_mimo_video.errors import MediaError
 from langchain_mimo_video.media._common import video_stream
-from langchain_mimo_video.media._encoder import open_local
+from langchain_mimo_video.media._encoder import open_local, sent_audio, warn_dropped_audio
 
 __all__ = ["REMUX_AUDIO", "REMUX_VIDEO", "remux_into"]
 
@@ -28,7 +31,10 @@ def remux_into(
     *,
     on_progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Copy the video stream and every AAC audio stream of ``source`` into ``output``.
+    """Copy ``source``'s video stream and the one audio track sent with it into ``output``.
+
+    That track is the first marked default, else the first (see ``_encoder.sent_audio``);
+    a warning names the others, which are left out.
 
     Timestamps are shifted so the earliest packet starts at 0 (a camera's or an MPEG-TS
     stream's first timestamp can be hours in); streams keep their offsets to each other.
@@ -37,11 +43,15 @@ def remux_into(
 
     Raises:
         av.FFmpegError: if a packet cannot be copied (the caller re-encodes instead).
+        MediaError: if that audio track is not AAC (the caller re-encodes instead).
     """
     label = str(source) if isinstance(source, Path) else "The video data"
     with open_local(av, source) as container:
         video_in = video_stream(container, label)
-        audio_in = [s for s in container.streams.audio if s.codec_context.name in REMUX_AUDIO]
+        chosen, dropped = sent_audio(av, container)
+        if chosen is not None and chosen.codec_context.name not in REMUX_AUDIO:
+            raise MediaError(f"{label}'s audio is {chosen.codec_context.name}, not AAC.")
+        audio_in = [] if chosen is None else [chosen]
         inputs = [video_in, *audio_in]
         origin = _earliest_start(inputs)
         options = {"movflags": "+faststart"}
@@ -61,6 +71,7 @@ def remux_into(
                     out.mux(item)
                 if on_progress is not None and index == video_in.index and packet.pts:
                     on_progress(float(packet.pts * packet.time_base) - origin)
+        warn_dropped_audio(label, chosen, dropped)  # while the streams are open
 
 
 def _earliest_start(streams: list[Any]) -> float:

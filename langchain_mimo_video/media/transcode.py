@@ -546,7 +546,8 @@ def convert_video(
     is re-encoded as :func:`clip_video` does for the whole video: frame size (made even)
     and frame rate kept, turned upright, H.264/AAC with the encoder settings
     :func:`fit_video` uses. If a remux fails or gives a file whose first frame does not
-    decode, the video is re-encoded instead.
+    decode, the video is re-encoded instead. Either way one audio track is kept, the first
+    marked default, else the first (as in every re-encode); a warning names the others.
 
     Args:
         source: a video file path or its bytes.
