@@ -31,6 +31,7 @@ from langchain_mimo_video.limits import MAX_BASE64_BYTES
 from langchain_mimo_video.media import (
     FitResult,
     VideoInfo,
+    _connections,
     _encoder,
     _net,
     check_public_url,
@@ -425,7 +426,7 @@ def test_connection_checks_the_peer_address(
 def test_redirect_hops_are_checked() -> None:
     import urllib.request
 
-    handler = _net._GuardedRedirectHandler()
+    handler = _connections.GuardedRedirectHandler()
     request = urllib.request.Request("http://93.184.216.34/video.mp4")
     with pytest.raises(UnsafeSourceError, match="metadata"):
         handler.redirect_request(

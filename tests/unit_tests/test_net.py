@@ -32,7 +32,7 @@ from langchain_mimo_video.errors import (
     VideoSourceError,
 )
 from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
-from langchain_mimo_video.media import _net, _urls, check_public_url, probe
+from langchain_mimo_video.media import _connections, _net, _urls, check_public_url, probe
 from langchain_mimo_video.media._urls import whatwg_host
 from tests.unit_tests.fake_transport import FakeMiMo, completion
 from tests.videos import make_video, video_bytes
@@ -651,7 +651,7 @@ def test_redirect_hops_are_read_strictly_too() -> None:
 
     request = urllib.request.Request(f"http://{PUBLIC}/v.mp4")
     with public_dns(), pytest.raises(AmbiguousURLError, match="backslash"):
-        _net._GuardedRedirectHandler().redirect_request(
+        _connections.GuardedRedirectHandler().redirect_request(
             request, io.BytesIO(), 302, "Found", {}, "http://169.254.169.254\\@public.example/"
         )
 
