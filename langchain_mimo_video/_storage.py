@@ -262,8 +262,8 @@ class LocalBackend(Backend):
         return True
 
     def remove_stale_temp(self, temp: StoredFile, older_than: float) -> bool:
-        if time.time() - temp.modified < older_than:
-            return False
+        if time.time() - temp.modified < older_than or _writer_alive(temp.name):
+            return False  # (the pid as well as the lock: a folder may not support locks)
         if fcntl is None:
             return super().remove_stale_temp(temp, older_than)
         try:

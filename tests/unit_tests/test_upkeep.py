@@ -340,3 +340,18 @@ def test_processes_putting_into_one_bounded_folder(tmp_path: Path) -> None:
     assert all(media_id in seed_store for media_id in new)  # each was just put: kept
     assert not any(media_id in seed_store for media_id in old)  # the old ones made room
     assert not [name for name in names(seed_store) if name.startswith(".put-")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file locks")
+def test_on_a_folder_the_writers_lock_alone_keeps_its_file(tmp_path: Path) -> None:
+    """Even when the pid in the name says nothing (pids are reused), the lock decides."""
+    store = MediaStore(tmp_path / "store")
+    backend: Any = store._backend
+    file, temp = backend._temp("ab")  # locked, but not in this process's list of writers
+    old = time.time() - 5 * 3600
+    os.utime(temp, (old, old))
+    store.prune()
+    assert Path(temp).exists()
+    file.close()  # the lock goes with the file
+    store.prune()
+    assert not Path(temp).exists()
