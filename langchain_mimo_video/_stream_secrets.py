@@ -6,8 +6,11 @@ the key, yet the callbacks, the chunks and the message they add up to would hold
 :class:`KeyHoldback` keeps back the end of each streamed text (content, reasoning, tool-call
 names and arguments) while it could still be the start of the key, at most ``len(key) - 1``
 characters, and sends it on with the next piece of the same text once that shows whether it
-was the key (masked) or not (sent unchanged). Whatever is still held when a choice finishes
-goes out with its finish chunk; at the end of the stream, in one last chunk.
+was the key (masked) or not (sent unchanged). A held end also goes out as soon as the
+choice moves on to another text (the answer after the reasoning, a tool call's arguments
+after its name, the next tool call), since that text is then complete; whatever is still
+held when a choice finishes goes out with its finish chunk, and at the end of the stream in
+one last chunk.
 """
 
 from __future__ import annotations
@@ -86,10 +89,12 @@ class KeyHoldback:
             delta = choice.get("delta")
             index = choice.get("index", 0)
             finished = bool(choice.get("finish_reason"))
-            if isinstance(delta, dict):
-                self._feed_delta(index, delta, final=finished)
-            if finished:
-                self._release_choice(index, choice)
+            moved = (
+                self._feed_delta(index, delta, final=finished) if isinstance(delta, dict) else set()
+            )
+            if finished or moved:
+                # finished: everything held goes out; moved on: the texts not continued here
+                self._release_choice(index, choice, continued=set() if finished else moved)
         return chunk
 
     def flush(self) -> dict[str, Any] | None:
@@ -116,9 +121,13 @@ class KeyHoldback:
 
     # -- inside ---------------------------------------------------------------------------
 
-    def _feed_delta(self, index: Any, delta: dict[str, Any], *, final: bool) -> None:
+    def _feed_delta(self, index: Any, delta: dict[str, Any], *, final: bool) -> set[_Path]:
+        """Hold back or release the delta's texts; return the paths that carried text."""
+        carried: set[_Path] = set()
         for field in _TEXT_FIELDS:
             if isinstance(delta.get(field), str):
+                if delta[field]:
+                    carried.add((index, field))
                 delta[field] = self._pass((index, field), delta[field], final=final)
         for call in delta.get("tool_calls") or []:
             function = call.get("function") if isinstance(call, dict) else None
@@ -127,7 +136,10 @@ class KeyHoldback:
             for field in _CALL_FIELDS:
                 if isinstance(function.get(field), str):
                     path = (index, "tool_calls", call.get("index", 0), field)
+                    if function[field]:
+                        carried.add(path)
                     function[field] = self._pass(path, function[field], final=final)
+        return carried
 
     def _pass(self, path: _Path, piece: str, *, final: bool) -> str:
         assert self._secret is not None
@@ -138,9 +150,9 @@ class KeyHoldback:
             return text[:-keep]
         return text
 
-    def _release_choice(self, index: Any, choice: dict[str, Any]) -> None:
-        """Put what the finished choice still holds into its finish chunk."""
-        paths = [path for path in self._held if path[0] == index]
+    def _release_choice(self, index: Any, choice: dict[str, Any], continued: set[_Path]) -> None:
+        """Put what the choice holds, but for the texts ``continued`` here, into ``choice``."""
+        paths = [path for path in self._held if path[0] == index and path not in continued]
         if not paths:
             return
         delta = choice.get("delta")

@@ -252,3 +252,34 @@ def test_a_short_placeholder_key_holds_nothing_back() -> None:
     raw = chunk({"content": "look"})
     assert holdback.feed(raw)["choices"][0]["delta"]["content"] == "look"
     assert holdback.flush() is None
+
+
+@LOCAL
+def test_a_held_end_goes_out_when_the_choice_moves_on_to_another_text(
+    server: _Server, llm: ChatMiMo
+) -> None:
+    first_call = call_delta("", first=True)
+    first_call["tool_calls"][0]["function"]["name"] = "list_cats"  # ends in "s"
+    server.chunks = [
+        chunk({"reasoning_content": "it thinks"}),  # "s" held back...
+        chunk({"content": "Sure"}),  # ...and sent here: the reasoning is over
+        chunk(first_call),  # "Sure" ends in no key start; the name's "s" is held...
+        chunk(call_delta('{"n": 1}', first=False)),  # ...and sent with the arguments
+        chunk({}, "tool_calls"),
+    ]
+    chunks = model_chunks(run(llm, use_async=False)[0])
+    assert [c.additional_kwargs.get("reasoning_content") for c in chunks[:2]] == [
+        "it think",
+        "s",
+    ]
+    assert chunks[1].content == "Sure"
+    assert [c.tool_call_chunks[0]["name"] if c.tool_call_chunks else None for c in chunks] == [
+        None,
+        None,
+        "list_cat",
+        "s",
+        None,
+    ]
+    message = sum(chunks[1:], chunks[0])
+    assert message.tool_calls[0]["name"] == "list_cats"
+    assert message.tool_calls[0]["args"] == {"n": 1}
