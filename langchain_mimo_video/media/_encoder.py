@@ -102,6 +102,8 @@ def warn_dropped_audio(label: str, chosen: Any, dropped: list[Any]) -> None:
 
     def named(track: Any) -> str:
         language = getattr(track, "language", None) or track.metadata.get("language")
+        if language == "und":  # "undetermined", FFmpeg's default
+            language = None
         details = ", ".join(filter(None, [track.codec_context.name, language]))
         return f"audio track {order.index(track.index) + 1} ({details})"
 

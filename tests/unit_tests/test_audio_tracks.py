@@ -141,6 +141,13 @@ def test_a_default_track_that_is_not_aac_is_reencoded_not_swapped(tmp_path: Path
     assert "audio track 1 (aac, eng) is left out" in _dropped_warnings(caught)[0]
 
 
+def test_an_undetermined_language_is_not_named(tmp_path: Path) -> None:
+    tracks = [("aac", 440, "und"), ("aac", 880, "und")]
+    source = multi_track(tmp_path / "two.mkv", tracks, default=None)
+    with pytest.warns(UserWarning, match=r"audio track 1 \(aac\) is sent .* track 2 \(aac\) is"):
+        convert_video(source, output=tmp_path / "out.mp4")
+
+
 def test_one_track_gives_no_warning(tmp_path: Path) -> None:
     source = multi_track(tmp_path / "one.mkv", THREE_AAC[:1], default=0)
     with warnings.catch_warnings(record=True) as caught:
