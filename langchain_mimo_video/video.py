@@ -8,8 +8,8 @@ MiMo takes a video as a message part with ``fps`` and ``media_resolution`` besid
 Everything here checks the documented limits before a request is built, so a bad value
 fails in the caller's process with a message that names the rule and the fix. The pieces
 live in private modules and are importable from here as before: parts and single values
-(``_parts``), data URLs (``_data_urls``), reading and sniffing sources (``_sources``) and
-the PyAV steps (``_media_steps``).
+(``_parts``), data URLs (``_data_urls``), reading and sniffing sources (``_sources``), the
+PyAV steps (``_media_steps``) and where the bytes to send go (``_sinks``).
 """
 
 from __future__ import annotations
@@ -140,7 +140,8 @@ class VideoLoader:
         show_progress: show a progress bar (tqdm, ``pip install tqdm``) while a video is
             re-encoded, cut or converted.
         store: a :class:`~langchain_mimo_video.store.MediaStore`. Local videos (and
-            ``data:`` URLs) are then put in it, exactly as they would be sent, and returned
+            ``data:`` URLs) are then streamed into it, exactly as they would be sent
+            (no data URL is built), and returned
             as a reference block of a few hundred bytes, ``{"type": "video", "file_id":
             "mimo-media:<sha256>", "mime_type": ..., "extras": {"fps": ...,
             "media_resolution": ...}}``, which ``ChatMiMo(media_store=store)`` resolves when
