@@ -141,8 +141,8 @@ class VideoLoader:
             re-encoded, cut or converted.
         store: a :class:`~langchain_mimo_video.store.MediaStore`. Local videos (and
             ``data:`` URLs) are then streamed into it, exactly as they would be sent
-            (no data URL is built), and returned
-            as a reference block of a few hundred bytes, ``{"type": "video", "file_id":
+            (no data URL is built), and returned as a reference block of a few hundred
+            bytes, ``{"type": "video", "file_id":
             "mimo-media:<sha256>", "mime_type": ..., "extras": {"fps": ...,
             "media_resolution": ...}}``, which ``ChatMiMo(media_store=store)`` resolves when
             it sends. http(s) URLs stay URL parts.
