@@ -23,6 +23,7 @@ from langchain_core.tools import ToolException
 from langchain_mimo_video._utils import MB
 from langchain_mimo_video.errors import AmbiguousURLError, UnsafeSourceError
 from langchain_mimo_video.media import check_public_url
+from langchain_mimo_video.media._urls import LookupTimeout
 
 __all__ = ["REFUSED", "checked_source"]
 
@@ -38,6 +39,7 @@ def checked_source(
     allowed_dirs: Sequence[str | Path],
     allow_private_urls: bool,
     max_file_bytes: int | None,
+    lookup_timeout: float | None = None,
 ) -> str | Path:
     """The agent's ``video`` as a checked URL, or a resolved path inside ``allowed_dirs``.
 
@@ -46,6 +48,8 @@ def checked_source(
         allowed_dirs: the folders local files may come from (none: no local files).
         allow_private_urls: let URLs point to loopback and private addresses.
         max_file_bytes: the largest local file accepted, or None.
+        lookup_timeout: seconds a URL's host lookup may take (None: as long as the
+            resolver takes).
 
     Returns:
         The URL as given (stripped), or the file's resolved path.
@@ -60,7 +64,7 @@ def checked_source(
     if match and len(match[1]) > 1:  # a single letter is a Windows drive
         scheme = match[1].lower()
         if scheme in ("http", "https"):
-            return _checked_url(text, allow_private_urls)
+            return _checked_url(text, allow_private_urls, lookup_timeout)
         if scheme == "data":
             raise ToolException(
                 REFUSED + "data: URLs are not accepted; pass an http(s) URL or the path "
@@ -73,7 +77,7 @@ def checked_source(
     return _checked_path(text, allowed_dirs, max_file_bytes)
 
 
-def _checked_url(url: str, allow_private_urls: bool) -> str:
+def _checked_url(url: str, allow_private_urls: bool, lookup_timeout: float | None) -> str:
     try:
         host = urllib.parse.urlsplit(url).hostname
     except ValueError:
@@ -82,7 +86,12 @@ def _checked_url(url: str, allow_private_urls: bool) -> str:
         raise ToolException(REFUSED + f"{url!r} is not a valid http(s) URL with a host.")
     if not allow_private_urls:
         try:
-            check_public_url(url)
+            check_public_url(url, timeout=lookup_timeout)
+        except LookupTimeout as error:
+            raise ToolException(
+                REFUSED + f"the host of {url} did not resolve within {lookup_timeout:g} s, so "
+                "it could not be checked. Try again later or pass another URL."
+            ) from error
         except AmbiguousURLError as error:
             # Says only how the URL is spelled (no lookup was made), and how to fix it.
             raise ToolException(REFUSED + str(error)) from error

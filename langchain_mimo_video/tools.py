@@ -79,6 +79,10 @@ _SERVICE_FAULT: Final = (
 # deployment's problem and are raised.
 _AGENT_FIXABLE_STATUS: Final = frozenset({400, 413, 415, 421, 422})
 
+#: How long a URL's host lookup may take when the chat model has no ``timeout`` (the same
+#: 30 s a probe gets).
+_URL_LOOKUP_SECONDS: Final = 30.0
+
 
 class WatchVideoInput(BaseModel):
     """Arguments of the ``watch_video`` tool."""
@@ -421,11 +425,14 @@ class WatchVideoTool(BaseTool):
         return messages
 
     def _checked_source(self, video: str) -> str | Path:
+        # A URL's lookup gets the model's timeout, as its probes do (30 s when it has none).
+        timeout = self.chat_model.timeout
         return checked_source(
             video,
             allowed_dirs=self.allowed_dirs,
             allow_private_urls=self.allow_private_urls,
             max_file_bytes=self.max_file_bytes,
+            lookup_timeout=_URL_LOOKUP_SECONDS if timeout is None else timeout,
         )
 
     def _answer(self, reply: BaseMessage, llm: ChatMiMo) -> str:

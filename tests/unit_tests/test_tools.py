@@ -336,6 +336,31 @@ async def test_internal_urls_are_refused(
 
 
 @MODES
+async def test_a_url_whose_lookup_stalls_is_refused_within_the_models_timeout(
+    fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    release = threading.Event()
+
+    def stalled_getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        release.wait(20)  # only the tool's time limit can end the wait before this
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port or 443))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", stalled_getaddrinfo)
+    llm = ChatMiMo(api_key=KEY, max_retries=0, timeout=0.5, **fake.clients())
+    url = "https://stalled.example/a.mp4"
+    try:
+        message = await call(WatchVideoTool(llm=llm), mode, {"video": url, "question": "?"})
+    finally:
+        release.set()
+    assert message.status == "error"
+    assert message.content == (
+        f"Cannot watch this video: the host of {url} did not resolve within 0.5 s, so it "
+        "could not be checked. Try again later or pass another URL."
+    )
+    assert fake.seen == []
+
+
+@MODES
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"])
 async def test_names_resolving_to_internal_addresses_are_refused(
     fake: FakeMiMo, monkeypatch: pytest.MonkeyPatch, mode: str, address: str
