@@ -14,6 +14,7 @@ one the probe's own default applies (30 s, :func:`~langchain_mimo_video.media.pr
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -112,6 +113,11 @@ def estimate_text_tokens(text: str) -> int:
     return wide + math.ceil(narrow_bytes / 4)
 
 
+def _as_sent(value: Any) -> str:
+    """``value`` as the JSON text it travels as (not Python's repr of it)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def estimate_request(
     messages: Sequence[Mapping[str, Any]],
     tools: Sequence[Mapping[str, Any]] | None = None,
@@ -125,7 +131,7 @@ def estimate_request(
 
     Args:
         messages: the request's ``messages`` list.
-        tools: the request's ``tools`` list, counted as text.
+        tools: the request's ``tools`` list, counted as the JSON text sent.
         probe_urls: probe http(s) video URLs (reads their header and index); when False,
             URL videos are listed as unmeasured.
         allow_private_network: let URL probing reach private and loopback addresses.
@@ -174,11 +180,11 @@ def estimate_request(
             else:
                 text += estimate_text_tokens(str(part))
         for call in message.get("tool_calls") or []:
-            text += estimate_text_tokens(str(call))
+            text += estimate_text_tokens(_as_sent(call))
         if message.get("reasoning_content"):
             text += estimate_text_tokens(str(message["reasoning_content"]))
     for tool in tools or []:
-        text += estimate_text_tokens(str(tool))
+        text += estimate_text_tokens(_as_sent(tool))
     return RequestEstimate(text, video, audio, videos, unmeasured)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.server
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from langchain_mimo_video import ChatMiMo, TokenLimitError, VideoLoader
 from langchain_mimo_video._estimate import estimate_request, estimate_text_tokens
@@ -82,6 +84,23 @@ def test_text_tools_and_images(clip: Path) -> None:
     assert with_tools > plain > 0
     estimate = llm.estimate_request(messages)
     assert estimate.unmeasured == ["an image (MiMo publishes no image token formula)"]
+
+
+def test_tool_schemas_count_as_the_json_sent_not_pythons_repr() -> None:
+    @tool
+    def lookup(query: str, exact: bool = False, limit: int | None = None) -> str:
+        """Look something up: «exact» matches only whole words."""
+        return query
+
+    schema = convert_to_openai_tool(lookup)
+    sent = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+    messages = [HumanMessage("Find it.")]
+    llm = ChatMiMo(api_key=KEY)
+    plain = llm.get_num_tokens_from_messages(messages)
+    with_tools = llm.get_num_tokens_from_messages(messages, tools=[lookup])
+    assert with_tools - plain == estimate_text_tokens(sent)
+    # Python's repr (True, None, quotes and ", " everywhere) is a different, longer text
+    assert estimate_text_tokens(str(schema)) != estimate_text_tokens(sent)
 
 
 def test_audio_part_is_counted(clip: Path) -> None:
