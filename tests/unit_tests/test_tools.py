@@ -702,7 +702,9 @@ def test_token_guard_probes_of_agent_urls_stay_public(
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
-    monkeypatch.setattr("langchain_mimo_video._tool_sources.check_public_url", lambda url: None)
+    monkeypatch.setattr(
+        "langchain_mimo_video._tool_sources.check_public_url", lambda url, **limits: None
+    )
     tool = make_tool(fake, allow_private_urls=allow_private)
     tool.chat_model.max_input_tokens = 100_000
     try:
