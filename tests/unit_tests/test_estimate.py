@@ -6,7 +6,6 @@ import base64
 import functools
 import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from langchain_mimo_video import ChatMiMo, TokenLimitError, VideoLoader
 from langchain_mimo_video._estimate import estimate_request, estimate_text_tokens
 from langchain_mimo_video.media import probe
 from langchain_mimo_video.tokens import ModelPrice, explain_video_tokens
+from tests.loopback import serving, url_of
 from tests.unit_tests.fake_transport import FakeMiMo, completion
 from tests.videos import make_video
 
@@ -127,10 +127,8 @@ def test_url_videos_are_probed_or_listed(clip: Path) -> None:
 @pytest.fixture
 def served(clip: Path) -> Iterator[str]:
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(clip.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/{clip.name}"
-    server.shutdown()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
+        yield url_of(server, f"/{clip.name}")
 
 
 @pytest.mark.allow_hosts(["127.0.0.1"])

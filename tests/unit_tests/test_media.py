@@ -6,7 +6,6 @@ import math
 import random
 import socket
 import struct
-import threading
 import tracemalloc
 from collections.abc import Iterator
 from fractions import Fraction
@@ -47,6 +46,7 @@ from langchain_mimo_video.media import probing as probe_module
 from langchain_mimo_video.media import transcode as transcode_module
 from langchain_mimo_video.tokens import estimate_video_tokens, explain_video_tokens, frame_size
 from tests.corpus import CORPUS, build
+from tests.loopback import serving, url_of, without_proxies
 from tests.videos import audio_only_mp4, make_video, video_bytes
 
 LOCAL = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -286,21 +286,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    without_proxies(monkeypatch)
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.files, httpd.honour_range, httpd.hide_total, httpd.requests = {}, True, False, []
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def url_of(httpd: _Server, path: str) -> str:
-    return f"http://127.0.0.1:{httpd.server_address[1]}{path}"
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,7 @@ from langchain_mimo_video.errors import (
 from langchain_mimo_video.limits import MAX_URL_VIDEO_BYTES
 from langchain_mimo_video.media import _connections, _net, _urls, check_public_url, probe
 from langchain_mimo_video.media._urls import whatwg_host
+from tests.loopback import serving, url_of, without_proxies
 from tests.unit_tests.fake_transport import FakeMiMo, completion
 from tests.videos import make_video, video_bytes
 
@@ -261,21 +262,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Hostile]:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    without_proxies(monkeypatch)
     httpd = _Hostile(("127.0.0.1", 0), _Handler)
     httpd.routes, httpd.methods, httpd.sent = {}, [], 0
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-def url_of(httpd: _Hostile, path: str) -> str:
-    return f"http://127.0.0.1:{httpd.server_address[1]}{path}"
 
 
 def requested_range(handler: BaseHTTPRequestHandler, size: int) -> tuple[int, int]:

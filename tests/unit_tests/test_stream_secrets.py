@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +20,7 @@ from langchain_core.messages import AIMessageChunk
 from langchain_mimo_video import ChatMiMo
 from langchain_mimo_video._stream_secrets import KeyHoldback, held_prefix_length
 from langchain_mimo_video.errors import StreamInterruptedError
+from tests.loopback import serving, url_of, without_proxies
 
 KEY = "sk-SECRET-canary-0123456789abcdef"
 LOCAL = pytest.mark.allow_hosts(["127.0.0.1"])
@@ -58,23 +58,17 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[_Server]:
     httpd = _Server(("127.0.0.1", 0), _Handler)
     httpd.chunks, httpd.done = [], True
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serving(httpd):
         yield httpd
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.fixture
 def llm(server: _Server, monkeypatch: pytest.MonkeyPatch) -> ChatMiMo:
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    without_proxies(monkeypatch)
     server.done = True
     return ChatMiMo(
         api_key=KEY,
-        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+        base_url=url_of(server, "/v1"),
         max_retries=0,
         stream_usage=False,
     )

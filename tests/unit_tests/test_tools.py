@@ -26,6 +26,7 @@ from langchain_mimo_video.media import probe
 from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.tools import DEFAULT_PROMPT, WatchVideoInput, WatchVideoTool
 from tests.corpus import CORPUS, build
+from tests.loopback import serving, url_of
 from tests.unit_tests.by_reference import (
     ChatStarts,
     StreamingTransport,
@@ -687,7 +688,6 @@ def test_token_guard_probes_of_agent_urls_stay_public(
 ) -> None:
     """A name that passed the tool's check but resolves to loopback later is not fetched."""
     import http.server
-    import threading
 
     hits: list[str] = []
 
@@ -699,18 +699,13 @@ def test_token_guard_probes_of_agent_urls_stay_public(
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
     monkeypatch.setattr(
         "langchain_mimo_video._tool_sources.check_public_url", lambda url, **limits: None
     )
     tool = make_tool(fake, allow_private_urls=allow_private)
     tool.chat_model.max_input_tokens = 100_000
-    try:
-        tool.invoke({"video": url, "question": "What?"})
-    finally:
-        server.shutdown()
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as server:
+        tool.invoke({"video": url_of(server, "/clip.mp4"), "question": "What?"})
     assert bool(hits) is probed
     assert len(fake.seen) == 1  # the request itself still went out
 
