@@ -37,6 +37,7 @@ from langchain_mimo_video.errors import (
     StreamInterruptedError,
 )
 from langchain_mimo_video.limits import DEFAULT_FPS, DEFAULT_MEDIA_RESOLUTION, MAX_FPS, MIN_FPS
+from langchain_mimo_video.media.probing import PROBE_TIMEOUT_SECONDS
 from langchain_mimo_video.store import MediaStore
 from langchain_mimo_video.video import (
     FitMode,
@@ -78,10 +79,6 @@ _SERVICE_FAULT: Final = (
 # (401 key, 402 balance, 403 permission, 404 model, 429/5xx after retries) are the
 # deployment's problem and are raised.
 _AGENT_FIXABLE_STATUS: Final = frozenset({400, 413, 415, 421, 422})
-
-#: How long a URL's host lookup may take when the chat model has no ``timeout`` (the same
-#: 30 s a probe gets).
-_URL_LOOKUP_SECONDS: Final = 30.0
 
 
 class WatchVideoInput(BaseModel):
@@ -425,14 +422,14 @@ class WatchVideoTool(BaseTool):
         return messages
 
     def _checked_source(self, video: str) -> str | Path:
-        # A URL's lookup gets the model's timeout, as its probes do (30 s when it has none).
+        # A URL's lookup gets the model's timeout, as its probes do (a probe's own without).
         timeout = self.chat_model.timeout
         return checked_source(
             video,
             allowed_dirs=self.allowed_dirs,
             allow_private_urls=self.allow_private_urls,
             max_file_bytes=self.max_file_bytes,
-            lookup_timeout=_URL_LOOKUP_SECONDS if timeout is None else timeout,
+            lookup_timeout=PROBE_TIMEOUT_SECONDS if timeout is None else timeout,
         )
 
     def _answer(self, reply: BaseMessage, llm: ChatMiMo) -> str:

@@ -28,11 +28,16 @@ from langchain_mimo_video.media._common import (
 from langchain_mimo_video.media._net import CountingReader, HTTPRangeReader
 
 __all__ = [
+    "PROBE_TIMEOUT_SECONDS",
     "VideoInfo",
     "check_decodable",
     "probe",
     "probe_audio_duration",
 ]
+
+
+#: A URL probe's whole deadline unless told otherwise: lookup, connection and every read.
+PROBE_TIMEOUT_SECONDS: Final = 30.0
 
 
 # --------------------------------------------------------------------------------------
@@ -252,7 +257,10 @@ def _probe_open(
 
 
 def probe(
-    source: VideoSource, *, timeout: float = 30.0, allow_private_network: bool = True
+    source: VideoSource,
+    *,
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+    allow_private_network: bool = True,
 ) -> VideoInfo:
     """Read a video's duration, frame size, codecs and container.
 
@@ -326,14 +334,17 @@ def check_decodable(source: VideoSource) -> VideoInfo:
 
     """
     av = import_av()
-    with _opened(av, source, 30.0, True) as (container, counter, size, label):
+    with _opened(av, source, PROBE_TIMEOUT_SECONDS, True) as (container, counter, size, label):
         return _probe_open(
             av, container, size=size, counter=counter, label=label, require_frame=True
         )
 
 
 def probe_audio_duration(
-    source: VideoSource, *, timeout: float = 30.0, allow_private_network: bool = True
+    source: VideoSource,
+    *,
+    timeout: float = PROBE_TIMEOUT_SECONDS,
+    allow_private_network: bool = True,
 ) -> float:
     """Return the duration, in seconds, of an audio (or video) file's sound.
 
